@@ -1,0 +1,103 @@
+/**
+ * The contract between the shared core (`src/`) and one host runtime
+ * (`runtimes/`). The core never touches `Deno`, `Bun`, `process` or `koffi`;
+ * it sees only a {@link Native}. Adding a runtime means adding one file in
+ * `runtimes/` that returns this shape.
+ *
+ * Conventions every adapter keeps:
+ * - libc functions are called with plain numbers and `Uint8Array`s (a
+ *   `Uint8Array` argument is passed as a pointer to its first byte); they
+ *   return a number (`-1` on failure, then `errno()` says why). `ssize_t`
+ *   results are narrowed to 32 bits: we never move 2 GiB in one call.
+ * - Out-buffers handed to libc are views of an explicit `ArrayBuffer`
+ *   (bun:ffi relocates small GC-heap arrays; FFI-NOTES.md §2).
+ * - Nothing here blocks the JavaScript thread except the libc calls the
+ *   caller chose to make blocking.
+ */
+
+import type { LibcSymbols } from "./libc.ts";
+
+/** Neutral C types used by the symbol table. */
+export type CType =
+  | "i32" // int
+  | "u32" // unsigned int
+  | "i64" // long, off_t
+  | "usize" // size_t, nfds_t (passed full width)
+  | "ssize" // ssize_t result, narrowed to 32 bits
+  | "buf" // pointer to JavaScript memory (Uint8Array)
+  | "ptr" // raw pointer returned by C (opaque token)
+  | "cstr" // const char * result, returned as a JavaScript string
+  | "void";
+
+export interface SymbolDef {
+  /** Parameter types, in order. */
+  readonly params: readonly CType[];
+  readonly result: CType;
+  /** Missing on some systems: the adapter binds `null` instead of failing. */
+  readonly optional?: boolean;
+}
+
+/** The bound libc table: one function per symbol (or null when optional and absent). */
+export type Libc = {
+  // deno-lint-ignore no-explicit-any
+  [K in keyof LibcSymbols]: LibcSymbols[K] extends { optional: true } ? ((...args: any[]) => any) | null
+    // deno-lint-ignore no-explicit-any
+    : (...args: any[]) => any;
+};
+
+/**
+ * Parks until one of a set of descriptors is ready, without holding the
+ * JavaScript thread. Made by {@link Native.createParker}; one per selector.
+ *
+ * `park(pollfds, nfds, cb)`: `pollfds` is an array of `struct pollfd`
+ * (8 bytes each); `cb` is called once, on the JavaScript thread, some time
+ * after one of them became ready or after `unpark()`... never while the
+ * caller is inside `park`. A parker may return spuriously: the caller always
+ * re-harvests with a zero-timeout poll. `dedicated` says the set is one
+ * private descriptor (an epoll fd) that the adapter may watch any way it likes.
+ *
+ * `unpark()`: the caller no longer waits. Cheap parkers stop at once; parkers
+ * that block a thread leave it parked (the next `park` reuses it) unless
+ * `release` is true, which frees the thread so the process can exit.
+ */
+export interface Parker {
+  park(pollfds: Uint8Array, nfds: number, cb: () => void, dedicated?: boolean): void;
+  unpark(release: boolean): void;
+  close(): void;
+}
+
+/** A worker thread running inline source (see {@link Native.startWorker}). */
+export interface HostWorker {
+  postMessage(msg: unknown): void;
+  /** Keep (true) or stop keeping (false) the process alive for this worker. */
+  ref(on: boolean): void;
+  terminate(): void;
+}
+
+export interface Native {
+  readonly runtime: "node" | "bun" | "deno";
+  readonly os: "linux" | "darwin";
+  readonly arch: "x64" | "arm64";
+  readonly libc: Libc;
+  /** errno of the last failed libc call made on this thread. */
+  errno(): number;
+  /** Monotonic milliseconds (a cheap clock; the core anchors it to CLOCK_MONOTONIC). */
+  now(): number;
+  /** Run `cb` in a later macrotask, after pending promise continuations. */
+  macrotask(cb: () => void): void;
+  /** A host timer; `ref=false` lets the process exit while it is pending. */
+  setTimer(cb: () => void, ms: number): unknown;
+  clearTimer(t: unknown): void;
+  /** Hold the process alive until the returned function is called. */
+  keepAlive(): () => void;
+  createParker(): Parker;
+  /**
+   * Start a worker thread running `source`, a script that may use
+   * `hostPost(msg)` and `hostOnMessage(fn)` (the adapter defines both) and
+   * dynamic `import()`. `onMessage` receives what the worker posts;
+   * `onError` receives an uncaught error from it.
+   */
+  startWorker(source: string, onMessage: (msg: unknown) => void, onError: (err: unknown) => void): HostWorker;
+  /** Number of CPUs available to this process. */
+  cpuCount(): number;
+}

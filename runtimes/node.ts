@@ -1,0 +1,113 @@
+/**
+ * Node adapter: libc through koffi. Waiting on a single descriptor (the epoll
+ * fd) uses koffi's libuv poll handle on Node's own loop (no thread); any other
+ * set waits in `poll(2)` on libuv's thread pool.
+ */
+
+import type koffiTypes from "koffi";
+import { libcPath, libcSymbols } from "../ffi/libc.ts";
+import { osConstants } from "../ffi/os.ts";
+import type { CType, HostWorker, Libc, Native, Parker } from "../ffi/types.ts";
+import { ThreadParker } from "./thread_parker.ts";
+
+const koffiType: Record<CType, string> = {
+  i32: "int", u32: "uint32_t", i64: "int64_t", usize: "size_t", ssize: "int",
+  buf: "void *", ptr: "void *", cstr: "const char *", void: "void",
+};
+
+export async function createNative(): Promise<Native> {
+  // Dynamic imports keep bundles that also serve Bun free of koffi.
+  const koffi: typeof koffiTypes = (await import("koffi")).default;
+  const { Worker } = await import("node:worker_threads");
+  const { availableParallelism } = await import("node:os");
+  const { performance } = await import("node:perf_hooks");
+  const os = process.platform === "darwin" ? "darwin" : "linux";
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const c = osConstants(os, arch);
+  const lib = koffi.load(libcPath[os]);
+  const libc = {} as Record<string, unknown>;
+  // deno-lint-ignore no-explicit-any
+  const raw: Record<string, any> = {};
+  for (const [name, def] of Object.entries(libcSymbols)) {
+    try {
+      raw[name] = lib.func(name, koffiType[def.result], def.params.map((p) => koffiType[p]));
+      libc[name] = raw[name];
+    } catch (e) {
+      if (!(def as { optional?: boolean }).optional) throw e;
+      libc[name] = null;
+    }
+  }
+  const bound = libc as Libc;
+
+  const pollOffThread = (buf: Uint8Array, nfds: number) =>
+    new Promise<number>((resolve) => raw.poll.async(buf, nfds, -1, (_err: unknown, r: number) => resolve(r)));
+
+  class NodeParker implements Parker {
+    #handles = new Map<number, ReturnType<typeof koffi.node.poll>>();
+    #active: ReturnType<typeof koffi.node.poll> | null = null;
+    #threads: ThreadParker | null = null;
+    park(pollfds: Uint8Array, nfds: number, cb: () => void, dedicated = false): void {
+      // uv_poll makes its descriptor non-blocking: use it only on our own epoll fd.
+      if (!dedicated || nfds !== 1) {
+        this.#threads ??= new ThreadParker(bound, c, pollOffThread, (n) => new Uint8Array(new ArrayBuffer(n)));
+        this.#threads.park(pollfds, nfds, cb);
+        return;
+      }
+      const fd = new DataView(pollfds.buffer, pollfds.byteOffset, 8).getInt32(0, true);
+      const fire = () => {
+        this.unpark(false);
+        cb();
+      };
+      let h = this.#handles.get(fd);
+      if (!h) {
+        h = koffi.node.poll(fd, { readable: true }, fire);
+        this.#handles.set(fd, h);
+      } else {
+        h.start({ readable: true }, fire);
+      }
+      this.#active = h;
+    }
+    unpark(release: boolean): void {
+      this.#active?.stop();
+      this.#active = null;
+      this.#threads?.unpark(release);
+    }
+    close(): void {
+      this.unpark(true);
+      for (const h of this.#handles.values()) h.close();
+      this.#handles.clear();
+      this.#threads?.close();
+    }
+  }
+
+  return {
+    runtime: "node",
+    os,
+    arch,
+    libc: bound,
+    errno: () => koffi.errno(),
+    now: () => performance.now(),
+    macrotask: (cb) => void setImmediate(cb),
+    setTimer: (cb, ms) => setTimeout(cb, ms),
+    clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+    keepAlive() {
+      const t = setInterval(() => {}, 0x7fffffff);
+      return () => clearInterval(t);
+    },
+    createParker: () => new NodeParker(),
+    startWorker(source, onMessage, onError): HostWorker {
+      const prelude = "const { parentPort: __p } = require('node:worker_threads');" +
+        "const hostPost = (m) => __p.postMessage(m);" +
+        "const hostOnMessage = (f) => __p.on('message', f);\n";
+      const w = new Worker(prelude + source, { eval: true });
+      w.on("message", onMessage);
+      w.on("error", onError);
+      return {
+        postMessage: (m) => w.postMessage(m),
+        ref: (on) => (on ? w.ref() : w.unref()),
+        terminate: () => void w.terminate(),
+      };
+    },
+    cpuCount: () => availableParallelism(),
+  };
+}

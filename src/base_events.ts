@@ -1,0 +1,605 @@
+/**
+ * BaseEventLoop: everything that does not depend on the I/O mechanism:
+ * the ready queue, the timer heap, one iteration (asyncio's `_run_once`),
+ * running and stopping, the exception handler, tasks and the executor.
+ *
+ * How the loop shares the JavaScript thread (DESIGN.md "The loop"): a run is
+ * a chain of slices. A slice runs iterations back to back while callbacks are
+ * ready, for at most about a millisecond, then gives the thread back with a
+ * macrotask hop so promise continuations, host timers and host I/O run. When
+ * nothing is ready the loop goes idle: it arms a host timer for the next
+ * deadline and parks the selector, and returns. Anything that schedules work
+ * meanwhile (`callSoon` from a host callback, a settled promise) wakes it
+ * with a microtask, so waking costs no system call.
+ */
+
+import { native } from "./native.ts";
+import { RuntimeError, ValueError } from "./errors.ts";
+import { Handle, TimerHandle, type Callback } from "./handles.ts";
+import { Future } from "./futures.ts";
+import { Task, type TaskOptions } from "./tasks.ts";
+import { type Coroutine, isCoroutine, isCoroutineFunction, isGeneratorCoroutine } from "./coroutines.ts";
+import { _getRunningLoop, _setRunningLoop } from "./running.ts";
+import { logger } from "./log.ts";
+import { formatValue } from "./format.ts";
+import { type Executor, ThreadPoolExecutor, wrapExecutorResult } from "./executor.ts";
+import { C, libc } from "./native.ts";
+import { heapPop, heapPush, heapify } from "./heap.ts";
+
+/** asyncio's MAXIMUM_SELECT_TIMEOUT: never wait longer than a day at once. */
+const MAXIMUM_SELECT_TIMEOUT = 24 * 3600;
+/** Rebuild the timer heap when more than this many handles and half are cancelled. */
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+/** How long a slice may hold the thread before promise continuations get a turn. */
+const SLICE_MS = 1;
+
+export type ExceptionHandler = (loop: BaseEventLoop, context: Record<string, unknown>) => void;
+export type TaskFactory = (loop: BaseEventLoop, coro: Coroutine, options: TaskOptions) => Task<unknown>;
+
+/** Seconds between CLOCK_MONOTONIC and the host's cheap monotonic clock. */
+function clockOffset(): number {
+  const ts = new BigInt64Array(2);
+  const bytes = new Uint8Array(ts.buffer);
+  const before = native.now();
+  libc.clock_gettime(C.CLOCK_MONOTONIC, bytes);
+  const after = native.now();
+  const mono = Number(ts[0]) + Number(ts[1]) / 1e9;
+  return mono - (before + after) / 2000;
+}
+
+export abstract class BaseEventLoop {
+  /** Callbacks taking longer than this (seconds) are logged in debug mode. */
+  slowCallbackDuration = 0.1;
+
+  /** @internal */ _ready: Handle[] = [];
+  /** @internal */ _spare: Handle[] = [];
+  /** @internal */ _scheduled: TimerHandle[] = [];
+  /** @internal */ _timerCancelledCount = 0;
+  /** @internal */ _stopping = false;
+  /** @internal */ _closed = false;
+  /** @internal */ _running = false;
+  /** @internal */ _debug = false;
+  /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
+  /** @internal */ _taskFactory: TaskFactory | null = null;
+  /** @internal */ _tasks = new Set<WeakRef<Task<unknown>>>();
+  /** @internal */ _currentTask: Task<unknown> | null = null;
+  /** @internal */ _defaultExecutor: Executor | null = null;
+  /** @internal */ _executorShutdownCalled = false;
+  /** @internal */ _clockOffset = clockOffset();
+  /** @internal */ _clockResolution = 1e-9;
+
+  // State of a run (see the module comment).
+  /** @internal */ _waiting = false;
+  /** @internal */ _wakeQueued = false;
+  /** @internal */ _hostTimer: unknown = null;
+  /** @internal */ _sliceStart = 0;
+  /** @internal */ _microtasks = false;
+  /** @internal */ _runSettle: ((err?: unknown) => void) | null = null;
+  /** @internal */ _releaseKeepAlive: (() => void) | null = null;
+
+  // ---- I/O hooks, implemented by the selector loop ----
+  /** @internal Queue the handles of ready descriptors without blocking. */
+  protected abstract _processIo(): void;
+  /** @internal Whether any descriptor is watched. */
+  protected abstract _hasIo(): boolean;
+  /** @internal Call `cb` once a descriptor may be ready. */
+  protected abstract _parkIo(cb: () => void): void;
+  /** @internal Stop waiting for descriptors (release: let the process exit). */
+  protected abstract _unparkIo(release: boolean): void;
+  /** @internal Free the I/O resources. */
+  protected abstract _closeIo(): void;
+
+  // ---- Time ----
+
+  /** The loop's monotonic clock (CLOCK_MONOTONIC), in seconds. */
+  time(): number {
+    return native.now() / 1000 + this._clockOffset;
+  }
+
+  // ---- Scheduling callbacks ----
+
+  /** Schedule `callback(...args)` for the next iteration; FIFO. */
+  callSoon(callback: Callback, ...args: unknown[]): Handle {
+    this._checkClosed();
+    this._checkCallback(callback, "callSoon");
+    return this._callSoon(callback, args);
+  }
+
+  /**
+   * Like `callSoon`, and safe from host callbacks and from code that runs
+   * while the loop waits (it wakes the loop). JavaScript has no shared-memory
+   * threads, so this is `callSoon` with the wake-up guaranteed.
+   */
+  callSoonThreadsafe(callback: Callback, ...args: unknown[]): Handle {
+    this._checkClosed();
+    this._checkCallback(callback, "callSoonThreadsafe");
+    return this._callSoon(callback, args);
+  }
+
+  /** Schedule `callback(...args)` after `delay` seconds. */
+  callLater(delay: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    checkTime(delay, "delay");
+    this._checkClosed();
+    this._checkCallback(callback, "callLater");
+    return this._callAt(this.time() + delay, callback, args);
+  }
+
+  /** Schedule `callback(...args)` at `when`, an absolute `loop.time()`. */
+  callAt(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
+    checkTime(when, "when");
+    this._checkClosed();
+    this._checkCallback(callback, "callAt");
+    return this._callAt(when, callback, args);
+  }
+
+  /** @internal */
+  _callSoon(callback: Callback, args: unknown[], context?: unknown): Handle {
+    if (this._closed) throw new RuntimeError("Event loop is closed");
+    const h = new Handle(callback, args, this, context);
+    this._ready.push(h);
+    if (this._waiting) this._wake();
+    return h;
+  }
+
+  /** @internal */
+  _callAt(when: number, callback: Callback, args: unknown[], context?: unknown): TimerHandle {
+    const h = new TimerHandle(when, callback, args, this, context);
+    heapPush(this._scheduled, h);
+    h._scheduled = true;
+    // A new earliest deadline while idle: wake so the host timer is re-armed.
+    if (this._waiting && this._scheduled[0] === h) this._wake();
+    return h;
+  }
+
+  /** @internal */
+  _timerHandleCancelled(h: TimerHandle): void {
+    if (h._scheduled) this._timerCancelledCount++;
+  }
+
+  /** @internal a promise continuation became ready: let microtasks run soon */
+  _microtaskReady(): void {
+    this._microtasks = true;
+    if (this._waiting) this._wake();
+  }
+
+  // ---- Lifecycle ----
+
+  /**
+   * Run until `stop()` is called. Returns a promise (the thread cannot block);
+   * throws RuntimeError at once if the loop is closed or a loop is running.
+   */
+  runForever(): Promise<void> {
+    this._checkClosed();
+    this._checkRunning();
+    this._running = true;
+    _setRunningLoop(this);
+    this._releaseKeepAlive = native.keepAlive();
+    return new Promise<void>((resolve, reject) => {
+      this._runSettle = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+      this._sliceStart = native.now();
+      queueMicrotask(this._slice);
+    });
+  }
+
+  /**
+   * Run until `future` (a Future, a promise or a generator coroutine) is
+   * done; resolves with its result or rejects with its exception.
+   */
+  runUntilComplete<T>(future: Future<T> | Coroutine<T>): Promise<T> {
+    this._checkClosed();
+    this._checkRunning();
+    const fut = ensureFutureOn(future, this) as Future<T>;
+    const done = () => this.stop();
+    fut.addDoneCallback(done);
+    return this.runForever().then(() => {
+      fut.removeDoneCallback(done);
+      if (!fut.done()) throw new RuntimeError("Event loop stopped before Future completed.");
+      return fut.result();
+    });
+  }
+
+  /** Stop after the current iteration. Before `runForever`, it runs one iteration. */
+  stop(): void {
+    this._stopping = true;
+    if (this._waiting) this._wake();
+  }
+
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Close the loop: drop pending callbacks, shut the default executor down
+   * without waiting, free the selector. Idempotent; RuntimeError while running.
+   */
+  close(): void {
+    if (this._running) throw new RuntimeError("Cannot close a running event loop");
+    if (this._closed) return;
+    if (this._debug) logger.debug(`Close ${this}`);
+    this._closed = true;
+    this._ready.length = 0;
+    this._scheduled.length = 0;
+    this._timerCancelledCount = 0;
+    this._executorShutdownCalled = true;
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor) executor.shutdown(false);
+    this._closeIo();
+  }
+
+  /**
+   * JavaScript offers no hook to finalize async generators, so there is
+   * nothing to close here; kept for asyncio compatibility.
+   */
+  shutdownAsyncgens(): Future<void> {
+    const f = this.createFuture<void>();
+    f.setResult(undefined);
+    return f;
+  }
+
+  /**
+   * Shut the default executor down and wait for its workers; after `timeout`
+   * seconds, warn and stop waiting. Later `runInExecutor(null, ...)` calls
+   * throw RuntimeError.
+   */
+  shutdownDefaultExecutor(timeout: number | null = null): Future<void> {
+    if (timeout !== null) checkTime(timeout, "timeout");
+    this._executorShutdownCalled = true;
+    const fut = this.createFuture<void>();
+    const executor = this._defaultExecutor;
+    if (!executor) {
+      fut.setResult(undefined);
+      return fut;
+    }
+    let timer: TimerHandle | null = null;
+    Promise.resolve(executor.shutdown(true)).then(() => {
+      timer?.cancel();
+      if (!fut.done()) fut.setResult(undefined);
+    }, (e) => {
+      timer?.cancel();
+      if (!fut.done()) fut.setException(e);
+    });
+    if (timeout !== null) {
+      timer = this.callLater(timeout, () => {
+        if (fut.done()) return;
+        logger.warning(`The executor did not finish joining its threads within ${timeout} seconds.`);
+        executor.shutdown(false);
+        fut.setResult(undefined);
+      });
+    }
+    return fut;
+  }
+
+  // ---- Debugging ----
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  // ---- Futures and tasks ----
+
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  /** Wrap a coroutine in a Task scheduled on this loop (or made by the task factory). */
+  createTask<T>(coro: Coroutine<T>, options: TaskOptions = {}): Task<T> {
+    this._checkClosed();
+    if (this._taskFactory === null) return new Task<T>(coro, { ...options, loop: this });
+    return this._taskFactory(this, coro as Coroutine, options) as Task<T>;
+  }
+
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError(`A callable object or null is expected, got ${formatValue(factory)}`);
+    }
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
+  }
+
+  // ---- Executor ----
+
+  /**
+   * Run `fn(...args)` in `executor` (null: the default pool of worker
+   * threads). `fn` must be self-contained, as it is sent to the worker as
+   * source, or be `{ module, name }` naming an exported function.
+   */
+  runInExecutor<T>(executor: Executor | null, fn: unknown, ...args: unknown[]): Future<T> {
+    this._checkClosed();
+    if (executor === null || executor === undefined) {
+      if (this._executorShutdownCalled) throw new RuntimeError("Executor shutdown has been called");
+      executor = this._defaultExecutor ??= new ThreadPoolExecutor();
+    }
+    checkExecutor(executor);
+    return wrapExecutorResult<T>(executor.submit(fn, ...args), this.createFuture<T>());
+  }
+
+  setDefaultExecutor(executor: Executor): void {
+    checkExecutor(executor);
+    this._defaultExecutor = executor;
+  }
+
+  // ---- Error handling ----
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(`A callable object or null is expected, got ${formatValue(handler)}`);
+    }
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /**
+   * The default handler: logs the message, the other context keys sorted,
+   * and the exception with its stack.
+   */
+  defaultExceptionHandler(context: Record<string, unknown>): void {
+    const message = (context.message as string) || "Unhandled exception in event loop";
+    const lines = [message];
+    for (const key of Object.keys(context).sort()) {
+      if (key === "message" || key === "exception") continue;
+      const v = context[key];
+      lines.push(`${key}: ${typeof v === "object" && v !== null && !(v instanceof Error) ? describe(v) : String(v)}`);
+    }
+    logger.error(lines.join("\n"), context.exception);
+  }
+
+  /** Pass `context` to the exception handler (or the default one). */
+  callExceptionHandler(context: Record<string, unknown>): void {
+    if (this._exceptionHandler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (e) {
+        logger.error("Exception in default exception handler", e);
+      }
+      return;
+    }
+    try {
+      this._exceptionHandler(this, context);
+    } catch (exc) {
+      try {
+        this.defaultExceptionHandler({ message: "Unhandled error in exception handler", exception: exc, context });
+      } catch (e) {
+        logger.error("Exception in default exception handler while handling an unexpected error in custom exception handler", e);
+      }
+    }
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} running=${this._running} closed=${this._closed} debug=${this._debug}>`;
+  }
+
+  // ---- Guards ----
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed) throw new RuntimeError("Event loop is closed");
+  }
+
+  /** @internal */
+  _checkRunning(): void {
+    if (this._running) throw new RuntimeError("This event loop is already running");
+    if (_getRunningLoop() !== null) {
+      throw new RuntimeError("Cannot run the event loop while another loop is running");
+    }
+  }
+
+  /** @internal */
+  _checkCallback(callback: unknown, method: string): void {
+    if (typeof callback !== "function") {
+      throw new TypeError(`a callable object was expected by ${method}(), got ${formatValue(callback)}`);
+    }
+    if (isCoroutineFunction(callback)) {
+      throw new TypeError(`coroutines cannot be used with ${method}(): wrap it, e.g. () => loop.createTask(fn())`);
+    }
+  }
+
+  // ---- The run machinery (see the module comment) ----
+
+  /** @internal one slice of a run */
+  _slice = (): void => {
+    let n = 0;
+    for (;;) {
+      this._runOnce();
+      if (this._stopping) {
+        this._finishRun();
+        return;
+      }
+      if (this._microtasks) {
+        // A promise continuation is ready: let it run, then carry on.
+        this._microtasks = false;
+        if (native.now() - this._sliceStart > SLICE_MS) native.macrotask(this._newSlice);
+        else queueMicrotask(this._slice);
+        return;
+      }
+      if (this._ready.length === 0) {
+        const timeout = this._idleTimeout();
+        if (timeout !== 0) {
+          this._goIdle(timeout);
+          return;
+        }
+      }
+      if ((++n & 31) === 0 && native.now() - this._sliceStart > SLICE_MS) {
+        native.macrotask(this._newSlice);
+        return;
+      }
+    }
+  };
+
+  /** @internal */
+  _newSlice = (): void => {
+    this._sliceStart = native.now();
+    this._slice();
+  };
+
+  /** @internal seconds until the next timer; -1 when there is none */
+  _idleTimeout(): number {
+    const heap = this._scheduled;
+    while (heap.length > 0 && heap[0]._cancelled) {
+      this._timerCancelledCount--;
+      heapPop(heap)._scheduled = false;
+    }
+    if (heap.length === 0) return -1;
+    const t = heap[0]._when - this.time();
+    return t <= 0 ? 0 : Math.min(t, MAXIMUM_SELECT_TIMEOUT);
+  }
+
+  /** @internal */
+  _goIdle(timeout: number): void {
+    this._waiting = true;
+    if (timeout > 0) {
+      // Round up: a 0.3 ms wait must not become a busy loop.
+      this._hostTimer = native.setTimer(this._wakeFromHost, Math.ceil(timeout * 1000));
+    }
+    if (this._hasIo()) this._parkIo(this._wakeFromHost);
+  }
+
+  /** @internal */
+  _wake(): void {
+    if (this._wakeQueued) return;
+    this._wakeQueued = true;
+    queueMicrotask(this._wakeFromHost);
+  }
+
+  /** @internal a host timer, the parked selector, or a microtask woke us */
+  _wakeFromHost = (): void => {
+    this._wakeQueued = false;
+    if (!this._waiting) return;
+    this._leaveIdle(false);
+    this._sliceStart = native.now();
+    this._slice();
+  };
+
+  /** @internal */
+  _leaveIdle(release: boolean): void {
+    this._waiting = false;
+    if (this._hostTimer !== null) {
+      native.clearTimer(this._hostTimer);
+      this._hostTimer = null;
+    }
+    this._unparkIo(release);
+  }
+
+  /** @internal */
+  _finishRun(): void {
+    this._stopping = false;
+    this._running = false;
+    this._leaveIdle(true);
+    _setRunningLoop(null);
+    this._releaseKeepAlive?.();
+    this._releaseKeepAlive = null;
+    const settle = this._runSettle;
+    this._runSettle = null;
+    settle?.();
+  }
+
+  /** @internal one iteration: asyncio's `_run_once` without the blocking wait */
+  _runOnce(): void {
+    this._processIo();
+    const heap = this._scheduled;
+    if (heap.length > 0) {
+      if (heap.length > MIN_SCHEDULED_TIMER_HANDLES &&
+        this._timerCancelledCount / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
+        const live: TimerHandle[] = [];
+        for (const h of heap) {
+          if (h._cancelled) h._scheduled = false;
+          else live.push(h);
+        }
+        heapify(live);
+        this._scheduled = live;
+        this._timerCancelledCount = 0;
+      } else {
+        while (heap.length > 0 && heap[0]._cancelled) {
+          this._timerCancelledCount--;
+          heapPop(heap)._scheduled = false;
+        }
+      }
+      const h2 = this._scheduled;
+      if (h2.length > 0) {
+        const end = this.time() + this._clockResolution;
+        while (h2.length > 0 && h2[0]._when < end) {
+          const h = heapPop(h2);
+          h._scheduled = false;
+          this._ready.push(h);
+        }
+      }
+    }
+    // Run exactly the callbacks that are ready now; new ones wait for the next iteration.
+    const todo = this._ready;
+    if (todo.length === 0) return;
+    this._ready = this._spare;
+    if (this._debug) this._runDebug(todo);
+    else {
+      for (let i = 0; i < todo.length; i++) {
+        const h = todo[i];
+        if (!h._cancelled) h._run();
+      }
+    }
+    todo.length = 0;
+    this._spare = todo;
+  }
+
+  /** @internal debug mode: time each callback and catch unawaited coroutines */
+  _runDebug(todo: Handle[]): void {
+    for (let i = 0; i < todo.length; i++) {
+      const h = todo[i];
+      if (h._cancelled) continue;
+      const t0 = native.now();
+      const r = h._run();
+      const dt = (native.now() - t0) / 1000;
+      if (dt >= this.slowCallbackDuration) {
+        logger.warning(`Executing ${h} took ${dt.toFixed(3)} seconds`);
+      }
+      if (isGeneratorCoroutine(r) || (r instanceof Promise)) {
+        this.callExceptionHandler({
+          message: `coroutine returned by callback ${h} was never awaited`,
+          handle: h,
+        });
+      }
+    }
+  }
+}
+
+function checkTime(v: unknown, what: string): void {
+  if (typeof v !== "number") throw new TypeError(`${what} must be a number of seconds, got ${formatValue(v)}`);
+  if (Number.isNaN(v)) throw new ValueError(`${what} must be a number of seconds, got NaN`);
+}
+
+function checkExecutor(executor: unknown): asserts executor is Executor {
+  const e = executor as Executor;
+  if (typeof e !== "object" || e === null || typeof e.submit !== "function" || typeof e.shutdown !== "function") {
+    throw new TypeError(`an executor needs submit() and shutdown() methods, got ${formatValue(executor)}`);
+  }
+}
+
+function describe(v: object): string {
+  const s = String(v);
+  return s === "[object Object]" ? formatValue(v) : s;
+}
+
+/** ensureFuture bound to a loop (tasks.ts cannot import the loop). */
+export function ensureFutureOn<T>(obj: Future<T> | Coroutine<T>, loop: BaseEventLoop): Future<T> {
+  if (obj instanceof Future) {
+    if (obj._loop !== (loop as unknown)) {
+      throw new ValueError("The future belongs to a different loop than the one specified as the loop argument");
+    }
+    return obj;
+  }
+  if (isCoroutine(obj)) return loop.createTask(obj as Coroutine<T>);
+  throw new TypeError(`A Future, a coroutine or an awaitable is required, got ${formatValue(obj)}`);
+}

@@ -1,0 +1,19 @@
+/** Short, readable descriptions of callbacks and values for reprs and logs. */
+
+// deno-lint-ignore no-explicit-any
+type Fn = (...args: any[]) => unknown;
+
+export function formatCallback(cb: Fn, args: readonly unknown[]): string {
+  const name = cb.name || "<anonymous>";
+  return `${name}(${args.map(formatValue).join(", ")})`;
+}
+
+export function formatValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
+  if (typeof v === "function") return `<function ${v.name || "<anonymous>"}>`;
+  if (v instanceof Uint8Array) return `<${v.constructor.name} ${v.length} bytes>`;
+  if (v === null || typeof v !== "object") return String(v);
+  if (Array.isArray(v)) return `[${v.slice(0, 5).map(formatValue).join(", ")}${v.length > 5 ? ", ..." : ""}]`;
+  const s = String(v);
+  return s === "[object Object]" ? `<${v.constructor?.name ?? "Object"}>` : s;
+}

@@ -1,0 +1,250 @@
+/**
+ * Future: a result that will be available later (asyncio's `Future`).
+ *
+ * Done callbacks are always scheduled on the loop with `callSoon`, never run
+ * inline. A Future is awaitable from `async` code (`then`) and iterable from
+ * generator coroutines (`const x = yield* fut`, Python's `yield from fut`).
+ */
+
+import { CancelledError, InvalidStateError, RuntimeError } from "./errors.ts";
+import { formatValue } from "./format.ts";
+import type { Callback } from "./handles.ts";
+import { hooks } from "./running.ts";
+
+/** What a Future needs of its loop. */
+export interface FutureLoop {
+  _callSoon(cb: Callback, args: unknown[], context?: unknown): unknown;
+  callExceptionHandler(context: Record<string, unknown>): void;
+  getDebug(): boolean;
+  /** Called when a promise continuation became ready, so the loop lets microtasks run. */
+  _microtaskReady(): void;
+}
+
+const PENDING = 0;
+const CANCELLED = 1;
+const FINISHED = 2;
+const stateNames = ["PENDING", "CANCELLED", "FINISHED"];
+
+// A Future whose exception nobody looked at is reported when it is collected.
+const unretrieved = new FinalizationRegistry<{ loop: FutureLoop; exc: unknown; repr: string }>((held) => {
+  held.loop.callExceptionHandler({
+    message: `${held.repr.startsWith("<Task") ? "Task" : "Future"} exception was never retrieved`,
+    exception: held.exc,
+    future: held.repr,
+  });
+});
+
+export interface FutureOptions {
+  loop?: FutureLoop;
+}
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _loop: FutureLoop;
+  /** @internal */ _callbacks: Callback[] | null = null;
+  /** @internal */ _contexts: unknown[] | null = null;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _cancelledExc: CancelledError | null = null;
+  /** @internal */ _logTraceback = false;
+  /** @internal set while a Task waits on this future (Python's `_asyncio_future_blocking`) */
+  _asyncioFutureBlocking = false;
+
+  constructor(options: FutureOptions = {}) {
+    this._loop = options.loop ?? hooks.getEventLoop();
+  }
+
+  /** The loop this future is bound to. */
+  getLoop(): FutureLoop {
+    return this._loop;
+  }
+
+  /** Cancel the future and schedule its callbacks; false if it was already done. */
+  cancel(msg?: string): boolean {
+    this._logTraceback = false;
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  /**
+   * The result. Throws CancelledError if cancelled, InvalidStateError if not
+   * done yet, and the exception if one was set.
+   */
+  result(): T {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state !== FINISHED) throw new InvalidStateError("Result is not ready.");
+    this._retrieved();
+    if (this._exception !== undefined) throw this._exception;
+    return this._result as T;
+  }
+
+  /** The exception set on the future, or null. Throws like `result()` when there is none yet. */
+  exception(): unknown {
+    if (this._state === CANCELLED) throw this._makeCancelledError();
+    if (this._state !== FINISHED) throw new InvalidStateError("Exception is not set.");
+    this._retrieved();
+    return this._exception === undefined ? null : this._exception;
+  }
+
+  /** Call `fn(future)` (through `callSoon`) once the future is done. */
+  addDoneCallback(fn: (fut: this) => unknown, options: { context?: unknown } = {}): void {
+    if (typeof fn !== "function") throw new TypeError(`addDoneCallback() needs a function, got ${formatValue(fn)}`);
+    if (this._state !== PENDING) {
+      this._loop._callSoon(fn, [this], options.context);
+      return;
+    }
+    this._addCallback(fn, options.context);
+  }
+
+  /** Remove every registration of `fn`; returns how many were removed. */
+  removeDoneCallback(fn: (fut: this) => unknown): number {
+    const cbs = this._callbacks;
+    if (!cbs) return 0;
+    let removed = 0;
+    for (let i = cbs.length - 1; i >= 0; i--) {
+      if (cbs[i] === fn) {
+        cbs.splice(i, 1);
+        this._contexts?.splice(i, 1);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Mark the future done with a result. InvalidStateError if it is done already. */
+  setResult(result: T): void {
+    if (this._state !== PENDING) throw this._invalidState();
+    this._result = result;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  /** Mark the future done with an exception (an error, or an error class to instantiate). */
+  setException(exception: unknown): void {
+    if (this._state !== PENDING) throw this._invalidState();
+    if (typeof exception === "function") exception = new (exception as new () => unknown)();
+    if (exception === undefined || exception === null) {
+      throw new TypeError("setException() needs an exception, got " + String(exception));
+    }
+    if (exception instanceof CancelledError) {
+      // As asyncio 3.8+: a CancelledError is not an ordinary exception result.
+      throw new TypeError("CancelledError cannot be set as an exception: use cancel()");
+    }
+    this._exception = exception;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+    this._logTraceback = true;
+    unretrieved.register(this, { loop: this._loop, exc: exception, repr: this.toString() }, this);
+  }
+
+  /** Awaitable from async code: resolves with the result, rejects with the exception. */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const settled = new Promise<T>((resolve, reject) => {
+      const settle = () => {
+        if (this._state === FINISHED && this._exception === undefined) resolve(this._result as T);
+        else {
+          const err = this._state === CANCELLED ? this._makeCancelledError() : this._exception;
+          this._retrieved();
+          reject(err);
+        }
+      };
+      if (this._state !== PENDING) settle();
+      else {
+        this._addCallback(() => {
+          settle();
+          this._loop._microtaskReady();
+        });
+      }
+    });
+    return settled.then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return Promise.resolve(this).finally(onFinally);
+  }
+
+  /** `yield* fut` inside a generator coroutine waits for it and returns its result. */
+  *[Symbol.iterator](): Generator<Future<T>, T, unknown> {
+    if (this._state === PENDING) {
+      this._asyncioFutureBlocking = true;
+      yield this;
+    }
+    if (this._state === PENDING) throw new RuntimeError("yield* was not used with a future inside a Task");
+    return this.result();
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} ${this._stateInfo()}>`;
+  }
+
+  /** @internal */
+  _stateInfo(): string {
+    const state = stateNames[this._state].toLowerCase();
+    if (this._state !== FINISHED) return state;
+    return this._exception !== undefined
+      ? `${state} exception=${String(this._exception)}`
+      : `${state} result=${formatValue(this._result)}`;
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    if (this._cancelledExc) return this._cancelledExc;
+    return (this._cancelledExc = new CancelledError(this._cancelMessage ?? ""));
+  }
+
+  /** @internal */
+  _addCallback(fn: Callback, context?: unknown): void {
+    (this._callbacks ??= []).push(fn);
+    if (context !== undefined || this._contexts) {
+      (this._contexts ??= new Array(this._callbacks.length - 1).fill(undefined)).push(context);
+    }
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const cbs = this._callbacks;
+    if (!cbs) return;
+    const ctx = this._contexts;
+    this._callbacks = null;
+    this._contexts = null;
+    const args = [this];
+    for (let i = 0; i < cbs.length; i++) this._loop._callSoon(cbs[i], args, ctx ? ctx[i] : undefined);
+  }
+
+  /** @internal */
+  _retrieved(): void {
+    if (this._logTraceback) {
+      this._logTraceback = false;
+      unretrieved.unregister(this);
+    }
+  }
+
+  /** @internal */
+  _invalidState(): InvalidStateError {
+    return new InvalidStateError(`invalid state: ${stateNames[this._state]}: ${this}`);
+  }
+}
+
+/** True for an asyncio-style future (this library's Future or Task). */
+export function isFuture(obj: unknown): obj is Future {
+  return obj instanceof Future;
+}

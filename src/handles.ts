@@ -1,0 +1,110 @@
+/**
+ * Handle and TimerHandle: a callback with its arguments, scheduled on a loop
+ * (asyncio's `events.Handle` / `events.TimerHandle`).
+ */
+
+import { formatCallback } from "./format.ts";
+
+// deno-lint-ignore no-explicit-any
+export type Callback = (...args: any[]) => unknown;
+
+/** What a handle needs of its loop (kept narrow to avoid an import cycle). */
+export interface HandleLoop {
+  callExceptionHandler(context: Record<string, unknown>): void;
+  _timerHandleCancelled(h: TimerHandle): void;
+  getDebug(): boolean;
+}
+
+/** A callback scheduled by `callSoon` and friends. */
+export class Handle {
+  /** @internal */ _callback: Callback | null;
+  /** @internal */ _args: unknown[] | null;
+  /** @internal */ _loop: HandleLoop;
+  /** @internal */ _cancelled = false;
+  /** @internal */ _context: unknown;
+  /** @internal */ _repr: string | null = null;
+
+  constructor(callback: Callback, args: unknown[], loop: HandleLoop, context?: unknown) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+    this._context = context;
+  }
+
+  /** Cancel the callback; a no-op once it ran or was cancelled. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    if (this._loop.getDebug()) this._repr = this.toString();
+    this._callback = null;
+    this._args = null;
+  }
+
+  /** True when the callback was cancelled. */
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** The context given when the callback was scheduled. */
+  getContext(): unknown {
+    return this._context;
+  }
+
+  /**
+   * Run the callback; an exception goes to the loop's exception handler.
+   * Returns what the callback returned (debug mode inspects it).
+   * @internal
+   */
+  _run(): unknown {
+    const cb = this._callback!;
+    const args = this._args!;
+    try {
+      return args.length === 0 ? cb() : cb(...args);
+    } catch (exc) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${formatCallback(cb, args)}`,
+        exception: exc,
+        handle: this,
+      });
+      return undefined;
+    }
+  }
+
+  toString(): string {
+    if (this._repr) return this._repr;
+    const parts = [this.constructor.name];
+    if (this._cancelled) parts.push("cancelled");
+    if (this._callback) parts.push(formatCallback(this._callback, this._args ?? []));
+    return `<${parts.join(" ")}>`;
+  }
+}
+
+let timerSeq = 0;
+
+/** A callback scheduled for a point in time by `callLater`/`callAt`. */
+export class TimerHandle extends Handle {
+  /** @internal */ _when: number;
+  /** @internal tie-breaker: equal deadlines run in scheduling order */ _seq: number;
+  /** @internal */ _scheduled = false;
+
+  constructor(when: number, callback: Callback, args: unknown[], loop: HandleLoop, context?: unknown) {
+    super(callback, args, loop, context);
+    this._when = when;
+    this._seq = timerSeq++;
+  }
+
+  /** The absolute time (in `loop.time()` seconds) the callback is due. */
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (!this._cancelled) this._loop._timerHandleCancelled(this);
+    super.cancel();
+  }
+
+  override toString(): string {
+    const s = super.toString();
+    return `${s.slice(0, -1)} when=${this._when.toFixed(3)}>`;
+  }
+}
