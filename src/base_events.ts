@@ -184,12 +184,13 @@ export abstract class BaseEventLoop {
 
   /**
    * Run until `future` (a Future, a promise or a generator coroutine) is
-   * done; resolves with its result or rejects with its exception.
+   * done; resolves with its result or rejects with its exception. A function
+   * (`async () => ...` or `function*`) is called once the loop is running.
    */
-  runUntilComplete<T>(future: Future<T> | Coroutine<T>): Promise<T> {
+  runUntilComplete<T>(future: Future<T> | Coroutine<T> | (() => Coroutine<T> | T)): Promise<T> {
     this._checkClosed();
     this._checkRunning();
-    const fut = ensureFutureOn(future, this) as Future<T>;
+    const fut = ensureFutureOn(typeof future === "function" ? callWhenRunning(future, this) : future, this);
     const done = () => this.stop();
     fut.addDoneCallback(done);
     return this.runForever().then(() => {
@@ -590,6 +591,18 @@ function checkExecutor(executor: unknown): asserts executor is Executor {
 function describe(v: object): string {
   const s = String(v);
   return s === "[object Object]" ? formatValue(v) : s;
+}
+
+/**
+ * A coroutine that calls `fn` once the loop runs: a convenience beyond
+ * asyncio, since an async function's body starts as soon as it is called.
+ */
+function callWhenRunning<T>(fn: () => Coroutine<T> | T, loop: BaseEventLoop): Coroutine<T> {
+  return (function* (): Generator<unknown, T, unknown> {
+    const r = fn();
+    if (isCoroutine(r) || r instanceof Future) return yield* ensureFutureOn(r as Coroutine<T>, loop);
+    return r as T;
+  })();
 }
 
 /** ensureFuture bound to a loop (tasks.ts cannot import the loop). */

@@ -10,11 +10,12 @@ import { _getRunningLoop } from "./running.ts";
 import type { EventLoop } from "./selector_events.ts";
 
 /**
- * Run `main` on a new loop and return its result: afterwards the leftover
+ * Run `main` on a new loop and return its result (`main` may also be a
+ * coroutine function, called once the loop runs): afterwards the leftover
  * tasks are cancelled and awaited, the default executor is shut down, and
  * the loop is closed.
  */
-export async function run<T>(main: Coroutine<T>, options: { debug?: boolean } = {}): Promise<T> {
+export async function run<T>(main: Coroutine<T> | (() => Coroutine<T> | T), options: { debug?: boolean } = {}): Promise<T> {
   if (_getRunningLoop() !== null) throw new RuntimeError("run() cannot be called from a running event loop");
   const loop = newEventLoop();
   try {

@@ -49,3 +49,9 @@ export function captureExceptions(loop: EventLoop): Record<string, unknown>[] {
   loop.setExceptionHandler((_l, ctx) => void seen.push(ctx));
   return seen;
 }
+
+/** A uvu `throws` predicate: the error is an instance of `cls` (and matches `re`). */
+// deno-lint-ignore no-explicit-any
+export function isA(cls: new (...a: any[]) => Error, re?: RegExp | string): (e: Error) => boolean {
+  return (e: Error) => e instanceof cls && (re === undefined || new RegExp(re).test(e.message));
+}
