@@ -34,6 +34,22 @@ const unretrieved = new FinalizationRegistry<{ loop: FutureLoop; exc: unknown; r
   });
 });
 
+/**
+ * A copy of an error (same class, message, stack and own fields) that does
+ * not pin what its stack trace saw. Hosts keep the call sites of an error
+ * alive with it (V8 until the stack is formatted, Deno for as long as the
+ * error lives), and those hold the future: as a finalizer's held value, the
+ * original would keep its own target alive forever.
+ */
+function detachError(exc: unknown): unknown {
+  if (!(exc instanceof Error)) return exc;
+  const copy = Object.create(Object.getPrototypeOf(exc));
+  for (const key of Object.getOwnPropertyNames(exc)) {
+    Object.defineProperty(copy, key, { value: (exc as unknown as Record<string, unknown>)[key], writable: true, configurable: true });
+  }
+  return copy;
+}
+
 export interface FutureOptions {
   loop?: FutureLoop;
 }
@@ -146,7 +162,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._state = FINISHED;
     this._scheduleCallbacks();
     this._logTraceback = true;
-    unretrieved.register(this, { loop: this._loop, exc: exception, repr: this.toString() }, this);
+    unretrieved.register(this, { loop: this._loop, exc: detachError(exception), repr: this.toString() }, this);
   }
 
   /** Awaitable from async code: resolves with the result, rejects with the exception. */
