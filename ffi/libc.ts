@@ -44,6 +44,8 @@ export const libcSymbols = def({
   shutdown: { params: ["i32", "i32"], result: "i32" },
   // int getsockopt(int s, int level, int name, void *val, socklen_t *len)
   getsockopt: { params: ["i32", "i32", "i32", "buf", "buf"], result: "i32" },
+  // int fstat(int fd, struct stat *statbuf)
+  fstat: { params: ["i32", "buf"], result: "i32" },
   // int clock_gettime(clockid_t clk, struct timespec *tp)
   clock_gettime: { params: ["i32", "buf"], result: "i32" },
   // char *strerror(int errnum)

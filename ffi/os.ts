@@ -21,6 +21,9 @@ export interface OsConstants {
   IPPROTO_IP: number; IPPROTO_TCP: number; IPPROTO_UDP: number; IPPROTO_IPV6: number; TCP_NODELAY: number;
   MSG_PEEK: number; MSG_DONTWAIT: number; MSG_NOSIGNAL: number;
   SHUT_RD: number; SHUT_WR: number; SHUT_RDWR: number;
+  /** struct stat: its size and where st_mode sits; the S_IF* file types. */
+  STAT_SIZE: number; STAT_MODE_OFFSET: number;
+  S_IFMT: number; S_IFREG: number; S_IFIFO: number; S_IFSOCK: number; S_IFCHR: number; S_IFDIR: number;
   /** errno number → symbolic name ("ECONNREFUSED"). */
   errnoNames: Record<number, string>;
   /** Signal name → number. */
