@@ -23,9 +23,9 @@ export function openFds(limit = 4096): number[] {
     if (libc.fstat(fd, st) === 0) {
       const type = view.getUint32(C.STAT_MODE_OFFSET, true) & C.S_IFMT;
       if (type === C.S_IFREG) continue;
-      // Deno opens a pair of sockets of its own at unpredictable moments
-      // (seen with and without tsyncio loaded); leaks of sockets are still
-      // caught on Node and Bun.
+      // Deno sometimes opens a socket pair of its own in the middle of a run
+      // (not through tsyncio's FFI calls); socket leaks are still caught on
+      // Node and Bun.
       if (type === C.S_IFSOCK && native.runtime === "deno") continue;
     }
     out.push(fd);
