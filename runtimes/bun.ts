@@ -64,19 +64,28 @@ export async function createNative(): Promise<Native> {
   const errnoFn = s.__errno_location ?? s.__error;
   let errnoPtr = 0;
 
-  let pollWorker: HostWorker | null = null;
-  let resolvePoll: ((r: number) => void) | null = null;
-  const pollOffThread = (buf: Uint8Array, nfds: number) =>
-    new Promise<number>((resolve) => {
-      pollWorker ??= webWorker(pollWorkerSource(libcPath[os]), (r) => {
-        const f = resolvePoll;
-        resolvePoll = null;
-        f?.(r as number);
-      }, (e) => console.error("tsyncio: poll worker failed:", e));
-      pollWorker.ref(false); // the loop holds its own keep-alive while it runs
-      resolvePoll = resolve;
-      pollWorker.postMessage([buf, nfds]);
-    });
+  // One worker per parker (per loop): a worker blocked in poll serves one wait at a time.
+  const poller = () => {
+    let worker: HostWorker | null = null;
+    let resolvePoll: ((r: number) => void) | null = null;
+    return {
+      poll: (buf: Uint8Array, nfds: number) =>
+        new Promise<number>((resolve) => {
+          worker ??= webWorker(pollWorkerSource(libcPath[os]), (r) => {
+            const f = resolvePoll;
+            resolvePoll = null;
+            f?.(r as number);
+          }, (e) => console.error("tsyncio: poll worker failed:", e));
+          worker.ref(false); // the loop holds its own keep-alive while it runs
+          resolvePoll = resolve;
+          worker.postMessage([buf, nfds]);
+        }),
+      close: () => {
+        worker?.terminate();
+        worker = null;
+      },
+    };
+  };
 
   return {
     runtime: "bun",
@@ -96,7 +105,7 @@ export async function createNative(): Promise<Native> {
       return () => clearInterval(t);
     },
     createParker: () =>
-      new ThreadParker(bound, c, pollOffThread, (n) => new Uint8Array(new SharedArrayBuffer(n))),
+      new ThreadParker(bound, c, poller(), (n) => new Uint8Array(new SharedArrayBuffer(n))),
     startWorker(source, onMessage, onError): HostWorker {
       return webWorker(source, onMessage, onError);
     },

@@ -70,7 +70,7 @@ export async function createNative(): Promise<Native> {
       return () => clearInterval(t);
     },
     createParker: () =>
-      new ThreadParker(bound, c, (buf, n) => s.__poll_nb(buf, n, -1), (n) => new Uint8Array(new ArrayBuffer(n))),
+      new ThreadParker(bound, c, { poll: (buf, n) => s.__poll_nb(buf, n, -1) }, (n) => new Uint8Array(new ArrayBuffer(n))),
     startWorker(source, onMessage, onError): HostWorker {
       return webWorker(source, onMessage, onError);
     },

@@ -5,19 +5,20 @@
 
 import type { Native } from "../ffi/types.ts";
 
+/**
+ * Which host runs us (judged from `globals`, by default the real ones), or
+ * null when it is none we support.
+ */
 // deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-
-/** Which host runs us, or null when it is none we support. */
-export function detectRuntime(): "deno" | "bun" | "node" | null {
-  if (typeof g.Deno?.dlopen === "function") return "deno";
-  if (typeof g.Bun?.version === "string") return "bun";
-  if (typeof g.process?.versions?.node === "string") return "node";
+export function detectRuntime(globals: any = globalThis): "deno" | "bun" | "node" | null {
+  if (typeof globals.Deno?.dlopen === "function") return "deno";
+  if (typeof globals.Bun?.version === "string") return "bun";
+  if (typeof globals.process?.versions?.node === "string") return "node";
   return null;
 }
 
-async function load(): Promise<Native> {
-  const rt = detectRuntime();
+/** The adapter for runtime `rt`; a clear error for anything else. */
+export async function loadNative(rt: string | null): Promise<Native> {
   switch (rt) {
     case "deno":
       return await (await import("./deno.ts")).createNative();
@@ -26,11 +27,15 @@ async function load(): Promise<Native> {
     case "node":
       return await (await import("./node.ts")).createNative();
     default:
-      throw new Error(
-        "tsyncio: unsupported JavaScript runtime (needs Deno with --allow-ffi, Bun, or Node with koffi)",
+      throw Object.assign(
+        new Error(
+          `tsyncio: unsupported JavaScript runtime${rt ? ` "${rt}"` : ""}: ` +
+            "run it on Deno (with --allow-ffi), Bun, or Node with koffi installed",
+        ),
+        { name: "RuntimeError" },
       );
   }
 }
 
 /** The host adapter, ready when this module has loaded. */
-export const native: Native = await load();
+export const native: Native = await loadNative(detectRuntime());

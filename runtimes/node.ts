@@ -49,7 +49,7 @@ export async function createNative(): Promise<Native> {
     park(pollfds: Uint8Array, nfds: number, cb: () => void, dedicated = false): void {
       // uv_poll makes its descriptor non-blocking: use it only on our own epoll fd.
       if (!dedicated || nfds !== 1) {
-        this.#threads ??= new ThreadParker(bound, c, pollOffThread, (n) => new Uint8Array(new ArrayBuffer(n)));
+        this.#threads ??= new ThreadParker(bound, c, { poll: pollOffThread }, (n) => new Uint8Array(new ArrayBuffer(n)));
         this.#threads.park(pollfds, nfds, cb);
         return;
       }

@@ -15,10 +15,17 @@ import type { OsConstants } from "../ffi/os.ts";
 
 export type PollOffThread = (buf: Uint8Array, nfds: number) => Promise<number>;
 
+/** A blocking poll(2) on another thread, and how to free that thread for good. */
+export interface OffThreadPoller {
+  poll: PollOffThread;
+  /** Called once the parker is closed and no poll is pending. */
+  close?(): void;
+}
+
 export class ThreadParker implements Parker {
   #libc: Libc;
   #c: OsConstants;
-  #pollOffThread: PollOffThread;
+  #poller: OffThreadPoller;
   #alloc: (bytes: number) => Uint8Array;
   #kickRead: number;
   #kickWrite: number;
@@ -30,10 +37,10 @@ export class ThreadParker implements Parker {
   #closed = false;
   #one = new Uint8Array(new ArrayBuffer(8));
 
-  constructor(libc: Libc, c: OsConstants, pollOffThread: PollOffThread, alloc: (bytes: number) => Uint8Array) {
+  constructor(libc: Libc, c: OsConstants, poller: OffThreadPoller, alloc: (bytes: number) => Uint8Array) {
     this.#libc = libc;
     this.#c = c;
-    this.#pollOffThread = pollOffThread;
+    this.#poller = poller;
     this.#alloc = alloc;
     [this.#kickRead, this.#kickWrite] = makeKick(libc, c);
     this.#buf = alloc(8 * 64);
@@ -79,7 +86,7 @@ export class ThreadParker implements Parker {
     dv.setInt16(nfds * 8 + 6, 0, true);
     this.#nfds = nfds;
     this.#pending = true;
-    this.#pollOffThread(this.#buf, nfds + 1).then(this.#done, this.#done);
+    this.#poller.poll(this.#buf, nfds + 1).then(this.#done, this.#done);
   }
 
   #done = (): void => {
@@ -116,6 +123,7 @@ export class ThreadParker implements Parker {
   #closeKick(): void {
     this.#libc.close(this.#kickRead);
     if (this.#kickWrite !== this.#kickRead) this.#libc.close(this.#kickWrite);
+    this.#poller.close?.();
   }
 }
 

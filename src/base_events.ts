@@ -412,8 +412,17 @@ export abstract class BaseEventLoop {
 
   // ---- The run machinery (see the module comment) ----
 
-  /** @internal one slice of a run */
+  /** @internal one slice of a run; an internal failure ends the run with it */
   _slice = (): void => {
+    try {
+      this._sliceBody();
+    } catch (e) {
+      this._finishRun(e);
+    }
+  };
+
+  /** @internal */
+  _sliceBody(): void {
     let n = 0;
     for (;;) {
       this._runOnce();
@@ -440,7 +449,7 @@ export abstract class BaseEventLoop {
         return;
       }
     }
-  };
+  }
 
   /** @internal */
   _newSlice = (): void => {
@@ -496,8 +505,8 @@ export abstract class BaseEventLoop {
     this._unparkIo(release);
   }
 
-  /** @internal */
-  _finishRun(): void {
+  /** @internal end the run; `err` (an internal failure) rejects its promise */
+  _finishRun(err?: unknown): void {
     this._stopping = false;
     this._running = false;
     this._leaveIdle(true);
@@ -506,7 +515,7 @@ export abstract class BaseEventLoop {
     this._releaseKeepAlive = null;
     const settle = this._runSettle;
     this._runSettle = null;
-    settle?.();
+    settle?.(err);
   }
 
   /** @internal one iteration: asyncio's `_run_once` without the blocking wait */

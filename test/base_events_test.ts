@@ -5,7 +5,8 @@ import * as assert from "uvu/assert";
 import {
   EventLoop, Future, getRunningLoop, Handle, newEventLoop, RuntimeError, TimerHandle, ValueError,
 } from "../mod.ts";
-import { captureExceptions, isA, SELECTORS, tick } from "./_helpers.ts";
+import { captureExceptions, isA, SELECTORS, settledFds, tick } from "./_helpers.ts";
+import { detectRuntime, loadNative } from "../runtimes/detect.ts";
 
 for (const selector of SELECTORS) {
   const t = (name: string, fn: (loop: EventLoop) => Promise<void> | void) =>
@@ -375,5 +376,42 @@ test("a future from another loop is refused by runUntilComplete", async () => {
     b.close();
   }
 });
+
+test("an unknown runtime is refused with a clear error", async () => {
+  assert.is(detectRuntime({}), null);
+  assert.is(detectRuntime({ Bun: { version: "1.0" } }), "bun");
+  try {
+    await loadNative(detectRuntime({}));
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as Error).name, "RuntimeError");
+    assert.match((e as Error).message, "unsupported JavaScript runtime");
+  }
+  try {
+    await loadNative("quickjs");
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, '"quickjs"');
+  }
+});
+
+for (const selector of SELECTORS) {
+  test(`[${selector}] loops that ran, waited on I/O and closed leak no descriptor`, async () => {
+    const before = await settledFds();
+    for (let i = 0; i < 20; i++) {
+      const loop = newEventLoop({ selector });
+      const fds = new Int32Array(new ArrayBuffer(8));
+      const { libc } = await import("../src/native.ts");
+      libc.pipe(new Uint8Array(fds.buffer));
+      loop.addReader(fds[0], () => {});
+      loop.callLater(0.002, () => loop.stop());
+      await loop.runForever();
+      loop.close();
+      libc.close(fds[0]);
+      libc.close(fds[1]);
+    }
+    assert.equal(await settledFds(), before);
+  });
+}
 
 test.run();
