@@ -249,10 +249,11 @@ function describeFunction(fn: unknown): Record<string, unknown> {
 
 /** A loop Future mirroring an executor's result; cancelling it cancels the call if it has not started. */
 export function wrapExecutorResult<T>(result: PromiseLike<unknown> | Future<unknown>, fut: Future<T>): Future<T> {
+  // A call may finish after its loop was closed: then nobody can be told (as asyncio).
   (result as PromiseLike<unknown>).then((v) => {
-    if (!fut.done()) fut.setResult(v as T);
+    if (!fut.done() && !fut.getLoop().isClosed()) fut.setResult(v as T);
   }, (e) => {
-    if (fut.done()) return;
+    if (fut.done() || fut.getLoop().isClosed()) return;
     if (e instanceof CancelledError) fut.cancel();
     else fut.setException(e ?? new RuntimeError("executor call failed"));
   });

@@ -16,6 +16,7 @@ export interface FutureLoop {
   _callSoon(cb: Callback, args: unknown[], context?: unknown): unknown;
   callExceptionHandler(context: Record<string, unknown>): void;
   getDebug(): boolean;
+  isClosed(): boolean;
   /** Called when a promise continuation became ready, so the loop lets microtasks run. */
   _microtaskReady(): void;
 }

@@ -134,6 +134,8 @@ export class Socket {
   recv(bufsize: number, flags = 0): Uint8Array {
     checkSize(bufsize, "buffersize");
     const fd = this.#check();
+    // recv(2) with length 0 would block or fail on an empty socket; Python answers at once.
+    if (bufsize === 0) return new Uint8Array(0);
     const buf = bufsize <= scratch.byteLength ? scratch : new Uint8Array(new ArrayBuffer(bufsize));
     const n = libc.recv(fd, buf, bufsize, flags);
     if (n < 0) raiseErrno("recv()");
@@ -145,7 +147,9 @@ export class Socket {
     const bytes = asBytes(buffer, "buffer");
     checkSize(nbytes, "nbytes");
     if (nbytes > bytes.byteLength) throw new ValueError("buffer too small for requested bytes");
-    const n = libc.recv(this.#check(), bytes, nbytes || bytes.byteLength, flags);
+    const fd = this.#check();
+    if ((nbytes || bytes.byteLength) === 0) return 0;
+    const n = libc.recv(fd, bytes, nbytes || bytes.byteLength, flags);
     if (n < 0) raiseErrno("recv_into()");
     return n;
   }

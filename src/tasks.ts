@@ -90,7 +90,11 @@ export class Task<T = unknown> extends Future<T> {
    * (which the task cannot interrupt) to learn that it should stop.
    */
   get signal(): AbortSignal {
-    return (this._abort ??= new AbortController()).signal;
+    if (this._abort === null) {
+      this._abort = new AbortController();
+      if (this._numCancelsRequested > 0 || this.cancelled()) this._abort.abort(this._makeCancelledError());
+    }
+    return this._abort.signal;
   }
 
   override setResult(_result: T): never {
