@@ -560,7 +560,9 @@ export abstract class BaseEventLoop {
         if (!h._cancelled) h._run();
       }
     }
-    todo.length = 0;
+    // V8 truncates `length = 0` in a runtime call (~50 ns); popping a short array is ~1 ns a slot.
+    if (todo.length <= 16) while (todo.length > 0) todo.pop();
+    else todo.length = 0;
     this._spare = todo;
   }
 

@@ -26,9 +26,14 @@ export function isCoroutine(obj: unknown): obj is Coroutine {
   return isGeneratorCoroutine(obj) || isPromiseLike(obj);
 }
 
+const AsyncFunction = (async () => {}).constructor;
+const GeneratorFunction = function* () {}.constructor;
+const AsyncGeneratorFunction = async function* () {}.constructor;
+
 /** True for a function that makes coroutines (`async function` or `function*`). */
 export function isCoroutineFunction(fn: unknown): boolean {
   if (typeof fn !== "function") return false;
-  const n = fn.constructor?.name;
-  return n === "AsyncFunction" || n === "GeneratorFunction" || n === "AsyncGeneratorFunction";
+  // Comparing constructors costs a fraction of reading `constructor.name` (callSoon is hot).
+  const c = fn.constructor;
+  return c === AsyncFunction || c === GeneratorFunction || c === AsyncGeneratorFunction;
 }
