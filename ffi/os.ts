@@ -24,6 +24,48 @@ export interface OsConstants {
   /** struct stat: its size and where st_mode sits; the S_IF* file types. */
   STAT_SIZE: number; STAT_MODE_OFFSET: number;
   S_IFMT: number; S_IFREG: number; S_IFIFO: number; S_IFSOCK: number; S_IFCHR: number; S_IFDIR: number;
+  /** struct stat: where st_dev and st_ino sit (both 8 bytes on Linux; st_dev is 4 bytes on macOS). */
+  STAT_DEV_OFFSET: number; STAT_INO_OFFSET: number;
+
+  // ---- networking ----
+  /** Type flags and options that exist on one OS only are `undefined` on the other (Python omits them). */
+  SOMAXCONN: number;
+  SO_ACCEPTCONN: number; SO_DEBUG: number; SO_DONTROUTE: number; SO_LINGER: number; SO_OOBINLINE: number;
+  SO_RCVLOWAT: number; SO_SNDLOWAT: number; SO_RCVTIMEO: number; SO_SNDTIMEO: number;
+  SO_BINDTODEVICE?: number; SO_PASSCRED?: number; SO_PEERCRED?: number; SO_PRIORITY?: number; SO_MARK?: number;
+  SO_INCOMING_CPU?: number; SO_NOSIGPIPE?: number;
+  SOL_IP: number; SOL_TCP: number; SOL_UDP: number;
+  IPPROTO_ICMP: number; IPPROTO_ICMPV6: number; IPPROTO_RAW: number; IPPROTO_SCTP: number;
+  TCP_MAXSEG: number; TCP_KEEPINTVL: number; TCP_KEEPCNT: number; TCP_FASTOPEN: number; TCP_NOTSENT_LOWAT: number;
+  TCP_KEEPIDLE?: number; TCP_KEEPALIVE?: number; TCP_CORK?: number; TCP_QUICKACK?: number; TCP_USER_TIMEOUT?: number;
+  TCP_DEFER_ACCEPT?: number; TCP_INFO?: number; TCP_CONGESTION?: number; TCP_SYNCNT?: number;
+  TCP_LINGER2?: number; TCP_WINDOW_CLAMP?: number;
+  IP_TOS: number; IP_TTL: number; IP_HDRINCL: number; IP_OPTIONS: number; IP_RECVOPTS: number;
+  IP_MULTICAST_IF: number; IP_MULTICAST_TTL: number; IP_MULTICAST_LOOP: number;
+  IP_ADD_MEMBERSHIP: number; IP_DROP_MEMBERSHIP: number; IP_RECVTOS: number;
+  IPV6_V6ONLY: number; IPV6_UNICAST_HOPS: number; IPV6_MULTICAST_IF: number; IPV6_MULTICAST_HOPS: number;
+  IPV6_MULTICAST_LOOP: number; IPV6_JOIN_GROUP: number; IPV6_LEAVE_GROUP: number; IPV6_TCLASS: number;
+  IPV6_RECVPKTINFO: number; IPV6_PKTINFO: number; IPV6_RECVTCLASS: number;
+  MSG_OOB: number; MSG_DONTROUTE: number; MSG_EOR: number; MSG_TRUNC: number; MSG_CTRUNC: number; MSG_WAITALL: number;
+  MSG_CMSG_CLOEXEC?: number; MSG_CONFIRM?: number; MSG_ERRQUEUE?: number; MSG_MORE?: number; MSG_FASTOPEN?: number;
+  MSG_EOF?: number;
+  INADDR_ANY: number; INADDR_BROADCAST: number; INADDR_LOOPBACK: number; INADDR_NONE: number;
+  AI_PASSIVE: number; AI_CANONNAME: number; AI_NUMERICHOST: number; AI_NUMERICSERV: number;
+  AI_V4MAPPED: number; AI_ALL: number; AI_ADDRCONFIG: number; AI_DEFAULT?: number; AI_MASK?: number;
+  AI_V4MAPPED_CFG?: number;
+  NI_NUMERICHOST: number; NI_NUMERICSERV: number; NI_NOFQDN: number; NI_NAMEREQD: number; NI_DGRAM: number;
+  NI_MAXHOST: number; NI_MAXSERV: number; NI_NUMERICSCOPE?: number;
+  /** getaddrinfo/getnameinfo error codes (negative on Linux, positive on macOS), and code → name. */
+  EAI_ADDRFAMILY: number; EAI_AGAIN: number; EAI_BADFLAGS: number; EAI_FAIL: number; EAI_FAMILY: number;
+  EAI_MEMORY: number; EAI_NODATA: number; EAI_NONAME: number; EAI_OVERFLOW: number; EAI_SERVICE: number;
+  EAI_SOCKTYPE: number; EAI_SYSTEM: number; EAI_BADHINTS?: number; EAI_PROTOCOL?: number;
+  eaiNames: Record<number, string>;
+  /** Socket address layouts: BSDs start every sockaddr with a length byte (`sa_len`) before an 8-bit family. */
+  SA_LEN: boolean;
+  SOCKADDR_IN_SIZE: number; SOCKADDR_IN6_SIZE: number; SOCKADDR_UN_SIZE: number; SOCKADDR_STORAGE_SIZE: number;
+  /** struct addrinfo (LP64): size and field offsets (ai_addr and ai_canonname swap places on the BSDs). */
+  ADDRINFO_SIZE: number; AI_ADDRLEN_OFFSET: number; AI_ADDR_OFFSET: number; AI_CANONNAME_OFFSET: number;
+  AI_NEXT_OFFSET: number;
   /** errno number → symbolic name ("ECONNREFUSED"). */
   errnoNames: Record<number, string>;
   /** Signal name → number. */

@@ -24,8 +24,8 @@ export type CType =
   | "i64" // long, off_t
   | "usize" // size_t, nfds_t (passed full width)
   | "ssize" // ssize_t result, narrowed to 32 bits
-  | "buf" // pointer to JavaScript memory (Uint8Array)
-  | "ptr" // raw pointer returned by C (opaque token)
+  | "buf" // pointer to JavaScript memory (Uint8Array), or null for NULL
+  | "ptr" // raw pointer returned by C (a Pointer token), or null for NULL
   | "cstr" // const char * result, returned as a JavaScript string
   | "void";
 
@@ -35,7 +35,37 @@ export interface SymbolDef {
   readonly result: CType;
   /** Missing on some systems: the adapter binds `null` instead of failing. */
   readonly optional?: boolean;
+  /**
+   * Bound only on this OS (`null` elsewhere): for symbols whose prototype
+   * differs between systems under the same name (Linux and macOS `sendfile`).
+   */
+  readonly os?: "linux" | "darwin";
+  /**
+   * May block for long (name resolution): besides the ordinary synchronous
+   * binding, the adapter can run it on another thread through
+   * {@link Native.callBlocking}. Such symbols take only numbers, `buf` and
+   * `ptr` arguments and return an integer.
+   */
+  readonly blocking?: boolean;
 }
+
+/** The names of the symbols marked `blocking: true` in the libc table. */
+export type BlockingSymbol = {
+  [K in keyof LibcSymbols]: LibcSymbols[K] extends { blocking: true } ? K : never;
+}[keyof LibcSymbols];
+
+declare const pointerBrand: unique symbol;
+
+/**
+ * A raw pointer that C handed back (a `ptr` result, or one read from memory
+ * with {@link Native.readPointer} / {@link Native.pointerFromBuffer}). It is
+ * opaque to the core: pass it back to C as a `ptr` argument, test it with
+ * {@link Native.isNull}, read through it with the `read*` methods. Each
+ * adapter uses its host's own representation (Deno: `PointerObject | null`;
+ * Bun: a number, 0 for NULL; koffi 3: a BigInt, or `null` for NULL), so
+ * never compare, add to or print one.
+ */
+export type Pointer = { readonly [pointerBrand]: true };
 
 /** The bound libc table: one function per symbol (or null when optional and absent). */
 export type Libc = {
@@ -100,4 +130,46 @@ export interface Native {
   startWorker(source: string, onMessage: (msg: unknown) => void, onError: (err: unknown) => void): HostWorker;
   /** Number of CPUs available to this process. */
   cpuCount(): number;
+
+  // ---- off-thread calls ----
+
+  /**
+   * Call the libc symbol `name` (marked `blocking: true` in the table) on
+   * another thread and resolve with its integer result; the JavaScript
+   * thread keeps running. `errno` of the call is lost (it belongs to the
+   * other thread): use symbols that return their error code (getaddrinfo).
+   * The process stays alive while a call is pending.
+   *
+   * Buffer arguments must not be touched until the promise settles. Allocate
+   * them with {@link allocShared}: on hosts whose off-thread calls run in a
+   * worker (Bun) only shared memory is seen by both sides; any other
+   * `Uint8Array` is copied there and back, which works but costs two copies.
+   * Deno: a `nonblocking` twin of the symbol on Deno's blocking pool;
+   * Node: koffi's `fn.async` on libuv's thread pool; Bun: one worker that
+   * runs the calls one after another.
+   */
+  callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number>;
+  /** `n` zeroed bytes for {@link callBlocking} arguments (SharedArrayBuffer-backed where that matters). */
+  allocShared(n: number): Uint8Array;
+
+  // ---- foreign memory ----
+
+  /** A copy of `len` bytes at `ptr + offset` (memory owned by C). */
+  readBytes(ptr: Pointer, offset: number, len: number): Uint8Array;
+  /** The pointer stored at `ptr + offset` (a `void *` field of a C struct). */
+  readPointer(ptr: Pointer, offset: number): Pointer;
+  /** The NUL-terminated UTF-8 string at `ptr + offset`. */
+  readCString(ptr: Pointer, offset?: number): string;
+  /** Whether `ptr` is NULL. */
+  isNull(ptr: Pointer): boolean;
+  /** The pointer stored (native-endian) in `buf` at `offset`: the out-value of a `T **` parameter. */
+  pointerFromBuffer(buf: Uint8Array, offset: number): Pointer;
+  /**
+   * The address of `buf`'s first byte, for building C structs that point
+   * into JavaScript memory (`struct iovec` for writev). Valid only while
+   * `buf` is alive and only for a call made synchronously afterwards; `buf`
+   * must be a view of an explicit `ArrayBuffer` (bun:ffi may move small
+   * GC-heap arrays: FFI-NOTES.md §2).
+   */
+  addressOf(buf: Uint8Array): bigint;
 }

@@ -6,7 +6,7 @@
 
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { CType, HostWorker, Libc, Native } from "../ffi/types.ts";
+import type { BlockingSymbol, CType, HostWorker, Libc, Native, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 import { webWorker } from "./web_worker.ts";
 
@@ -26,18 +26,42 @@ const lib = dlopen(${JSON.stringify(path)}, { poll: { args: ["ptr", "u64", "i32"
 hostOnMessage(([buf, n]) => hostPost(lib.symbols.poll(buf, n, -1)));
 `;
 
+// The worker that runs blocking libc calls (bun:ffi has no async calls,
+// oven-sh/bun#5490). Buffers arrive as views of SharedArrayBuffers, so C
+// writes into the caller's memory; results go back by id, in order.
+// deno-lint-ignore no-explicit-any
+const blockingWorkerSource = (path: string, defs: Record<string, any>) => `
+import { dlopen } from "bun:ffi";
+const lib = dlopen(${JSON.stringify(path)}, ${JSON.stringify(defs)});
+hostOnMessage((m) => {
+  let r;
+  try {
+    r = lib.symbols[m.name](...m.args);
+  } catch (e) {
+    hostPost({ id: m.id, error: String(e && e.message || e) });
+    return;
+  }
+  hostPost({ id: m.id, result: typeof r === "bigint" ? Number(r) : r });
+});
+`;
+
 export async function createNative(): Promise<Native> {
   // A dynamic import keeps bundles that also serve Node free of bun:ffi.
-  const { dlopen, read } = await import("bun:ffi" as string);
+  const { dlopen, read, ptr: bunPtr, toArrayBuffer, CString } = await import("bun:ffi" as string);
   const os = process.platform === "darwin" ? "darwin" : "linux";
   const arch = process.arch === "arm64" ? "arm64" : "x64";
   const c = osConstants(os, arch);
   // deno-lint-ignore no-explicit-any
   const defs: Record<string, any> = {};
   const optional = new Set<string>();
-  for (const [name, def] of Object.entries(libcSymbols)) {
-    if ((def as { optional?: boolean }).optional) optional.add(name);
+  // deno-lint-ignore no-explicit-any
+  const blockingDefs: Record<string, any> = {};
+  for (const [name, d] of Object.entries(libcSymbols)) {
+    const def = d as SymbolDef;
+    if (def.os && def.os !== os) continue;
+    if (def.optional) optional.add(name);
     defs[name] = { args: def.params.map((p) => bunType[p]), returns: bunType[def.result] };
+    if (def.blocking) blockingDefs[name] = defs[name];
   }
   defs[os === "darwin" ? "__error" : "__errno_location"] = { args: [], returns: "ptr" };
   // bun:ffi fails the whole dlopen on one missing symbol: drop absent optional ones first.
@@ -63,6 +87,30 @@ export async function createNative(): Promise<Native> {
   const bound = libc as Libc;
   const errnoFn = s.__errno_location ?? s.__error;
   let errnoPtr = 0;
+
+  // Blocking calls: one worker, started on first use, holding the process
+  // alive only while calls are pending.
+  let blockingWorker: HostWorker | null = null;
+  let nextCall = 1;
+  type Call = { resolve(r: number): void; reject(e: unknown): void; copies: [Uint8Array, Uint8Array][] };
+  const calls = new Map<number, Call>();
+  const settle = (msg: unknown) => {
+    const m = msg as { id: number; result?: number; error?: string };
+    const call = calls.get(m.id);
+    if (!call) return;
+    calls.delete(m.id);
+    if (calls.size === 0) blockingWorker?.ref(false);
+    for (const [mine, shared] of call.copies) mine.set(shared);
+    if (m.error !== undefined) call.reject(new Error(`tsyncio: blocking call failed: ${m.error}`));
+    else call.resolve(m.result as number);
+  };
+  const workerFailed = (e: unknown) => {
+    const pending = [...calls.values()];
+    calls.clear();
+    blockingWorker?.terminate();
+    blockingWorker = null;
+    for (const call of pending) call.reject(e);
+  };
 
   // One worker per parker (per loop): a worker blocked in poll serves one wait at a time.
   const poller = () => {
@@ -110,5 +158,38 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+
+    callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
+      if (!(name in blockingDefs)) return Promise.reject(new TypeError(`${name} is not a blocking libc symbol`));
+      return new Promise<number>((resolve, reject) => {
+        const copies: [Uint8Array, Uint8Array][] = [];
+        // Only shared memory is seen by the worker: copy anything else there and back.
+        const sent = args.map((a) => {
+          if (!(a instanceof Uint8Array) || a.buffer instanceof SharedArrayBuffer) return a;
+          const shared = new Uint8Array(new SharedArrayBuffer(Math.max(1, a.byteLength)), 0, a.byteLength);
+          shared.set(a);
+          copies.push([a, shared]);
+          return shared;
+        });
+        blockingWorker ??= webWorker(blockingWorkerSource(libcPath[os], blockingDefs), settle, workerFailed);
+        blockingWorker.ref(true);
+        const id = nextCall++;
+        calls.set(id, { resolve, reject, copies });
+        blockingWorker.postMessage({ id, name, args: sent });
+      });
+    },
+    allocShared: (n) => new Uint8Array(new SharedArrayBuffer(n)),
+    readBytes(p: Pointer, offset: number, len: number): Uint8Array {
+      if (len === 0) return new Uint8Array(0);
+      return new Uint8Array(toArrayBuffer(p, offset, len)).slice();
+    },
+    readPointer: (p: Pointer, offset: number): Pointer => read.ptr(p, offset),
+    readCString: (p: Pointer, offset = 0): string => new CString(p, offset).toString(),
+    isNull: (p: Pointer): boolean => !p,
+    pointerFromBuffer(buf: Uint8Array, offset: number): Pointer {
+      const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(offset, true);
+      return Number(v) as unknown as Pointer;
+    },
+    addressOf: (buf: Uint8Array): bigint => BigInt(bunPtr(buf)),
   };
 }

@@ -5,7 +5,7 @@
 
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { CType, HostWorker, Libc, Native } from "../ffi/types.ts";
+import type { BlockingSymbol, SymbolDef, CType, HostWorker, Libc, Native, Pointer } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 import { webWorker } from "./web_worker.ts";
 
@@ -24,12 +24,16 @@ export async function createNative(): Promise<Native> {
   const c = osConstants(os, arch);
   // deno-lint-ignore no-explicit-any
   const defs: Record<string, any> = {};
-  for (const [name, def] of Object.entries(libcSymbols)) {
+  for (const [name, d] of Object.entries(libcSymbols)) {
+    const def = d as SymbolDef;
+    if (def.os && def.os !== os) continue;
     defs[name] = {
       parameters: def.params.map((p) => denoType[p]),
       result: denoType[def.result],
-      optional: (def as { optional?: boolean }).optional ?? false,
+      optional: def.optional ?? false,
     };
+    // Off-thread calls: a twin on Deno's blocking pool that returns a promise.
+    if (def.blocking) defs[`${name}__nb`] = { ...defs[name], name, nonblocking: true };
   }
   const errnoSym = os === "darwin" ? "__error" : "__errno_location";
   defs.__errno = { name: errnoSym, parameters: [], result: "pointer" };
@@ -38,7 +42,9 @@ export async function createNative(): Promise<Native> {
   const s = lib.symbols;
   const libc = {} as Record<string, unknown>;
   for (const [name, def] of Object.entries(libcSymbols)) {
-    if (def.result === "cstr") {
+    if (!(name in defs)) {
+      libc[name] = null;
+    } else if (def.result === "cstr") {
       const f = s[name];
       libc[name] = (...a: unknown[]) => {
         const p = f(...a);
@@ -75,5 +81,25 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+
+    async callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
+      const f = s[`${name}__nb`];
+      if (!f) throw new TypeError(`${name} is not a blocking libc symbol`);
+      return Number(await f(...args));
+    },
+    allocShared: (n) => new Uint8Array(new ArrayBuffer(n)),
+    readBytes(ptr: Pointer, offset: number, len: number): Uint8Array {
+      const out = new Uint8Array(len);
+      if (len > 0) new Deno.UnsafePointerView(ptr).copyInto(out, offset);
+      return out;
+    },
+    readPointer: (ptr: Pointer, offset: number): Pointer => new Deno.UnsafePointerView(ptr).getPointer(offset),
+    readCString: (ptr: Pointer, offset = 0): string => new Deno.UnsafePointerView(ptr).getCString(offset),
+    isNull: (ptr: Pointer): boolean => ptr === null,
+    pointerFromBuffer(buf: Uint8Array, offset: number): Pointer {
+      const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(offset, true);
+      return Deno.UnsafePointer.create(v);
+    },
+    addressOf: (buf: Uint8Array): bigint => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
   };
 }

@@ -7,7 +7,7 @@
 import type koffiTypes from "koffi";
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { CType, HostWorker, Libc, Native, Parker } from "../ffi/types.ts";
+import type { BlockingSymbol, CType, HostWorker, Libc, Native, Parker, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 
 const koffiType: Record<CType, string> = {
@@ -28,12 +28,17 @@ export async function createNative(): Promise<Native> {
   const libc = {} as Record<string, unknown>;
   // deno-lint-ignore no-explicit-any
   const raw: Record<string, any> = {};
-  for (const [name, def] of Object.entries(libcSymbols)) {
+  for (const [name, d] of Object.entries(libcSymbols)) {
+    const def = d as SymbolDef;
+    if (def.os && def.os !== os) {
+      libc[name] = null;
+      continue;
+    }
     try {
       raw[name] = lib.func(name, koffiType[def.result], def.params.map((p) => koffiType[p]));
       libc[name] = raw[name];
     } catch (e) {
-      if (!(def as { optional?: boolean }).optional) throw e;
+      if (!def.optional) throw e;
       libc[name] = null;
     }
   }
@@ -109,5 +114,28 @@ export async function createNative(): Promise<Native> {
       };
     },
     cpuCount: () => availableParallelism(),
+
+    callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
+      const f = raw[name];
+      if (!f || !(libcSymbols[name] as SymbolDef).blocking) {
+        return Promise.reject(new TypeError(`${name} is not a blocking libc symbol`));
+      }
+      // koffi runs .async calls on libuv's thread pool; a pending call keeps Node alive.
+      return new Promise<number>((resolve, reject) =>
+        f.async(...args, (err: unknown, r: number | bigint) => (err ? reject(err) : resolve(Number(r))))
+      );
+    },
+    allocShared: (n) => new Uint8Array(new ArrayBuffer(n)),
+    // koffi 3 pointers are BigInts (null for NULL); decode copies.
+    readBytes: (p: Pointer, offset: number, len: number): Uint8Array =>
+      len === 0 ? new Uint8Array(0) : koffi.decode(p, offset, "uint8_t", len) as Uint8Array,
+    readPointer: (p: Pointer, offset: number): Pointer => koffi.decode(p, offset, "void *"),
+    readCString: (p: Pointer, offset = 0): string => koffi.decode(p, offset, "char", -1),
+    isNull: (p: Pointer): boolean => p === null || (p as unknown) === 0n,
+    pointerFromBuffer(buf: Uint8Array, offset: number): Pointer {
+      const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(offset, true);
+      return (v === 0n ? null : v) as unknown as Pointer;
+    },
+    addressOf: (buf: Uint8Array): bigint => koffi.address(buf),
   };
 }

@@ -125,6 +125,31 @@ export class TimeoutError extends OSError {
   }
 }
 
+/**
+ * A name-resolution failure (Python's `socket.gaierror`): `errno` is the
+ * `EAI_*` code getaddrinfo/getnameinfo returned (negative on Linux, as in
+ * Python), `code` its name ("EAI_NONAME"), `strerror` libc's
+ * `gai_strerror` text ("Name or service not known").
+ */
+export class GaiError extends OSError {
+  override name = "GaiError";
+  constructor(errno: number, strerror?: string, message?: string) {
+    const text = strerror ?? describeGai(errno);
+    super(errno, text, message ?? `[Errno ${errno}] ${text}`);
+    this.code = C.eaiNames[errno] ?? `EAI_${errno}`;
+  }
+}
+
+const gaiMessages = new Map<number, string>();
+function describeGai(code: number): string {
+  let m = gaiMessages.get(code);
+  if (m === undefined) {
+    m = native.libc.gai_strerror(code) as string;
+    gaiMessages.set(code, m);
+  }
+  return m;
+}
+
 const byCode: Record<string, typeof OSError> = {
   EAGAIN: BlockingIOError, EWOULDBLOCK: BlockingIOError, EALREADY: BlockingIOError,
   EINPROGRESS: BlockingIOError, ECHILD: ChildProcessError, EPIPE: BrokenPipeError,

@@ -3,7 +3,8 @@
  */
 
 import { RuntimeError } from "./errors.ts";
-import { EventLoop, type EventLoopOptions } from "./selector_events.ts";
+import type { EventLoopOptions } from "./selector_events.ts";
+import { EventLoop } from "./net_events.ts";
 import { BaseEventLoop } from "./base_events.ts";
 import { _getRunningLoop, getRunningLoop, hooks } from "./running.ts";
 import { formatValue } from "./format.ts";

@@ -6,8 +6,21 @@
 import { BaseEventLoop } from "./base_events.ts";
 import { type BaseSelector, EVENT_READ, EVENT_WRITE, makeSelector, type SelectorName } from "./selectors.ts";
 import { Handle, type Callback } from "./handles.ts";
-import { ValueError } from "./errors.ts";
+import { RuntimeError, ValueError } from "./errors.ts";
 import { formatValue } from "./format.ts";
+import type { BaseTransport } from "./transports.ts";
+import { isRetry, MAX_READ } from "./selector_transports.ts";
+import { OSError } from "./errors.ts";
+import type { Future } from "./futures.ts";
+import { asBytes, type Socket } from "./socket.ts";
+
+/** A socket operation made progress but is not finished: wait and call it again. */
+const AGAIN = Symbol("again");
+
+/** asyncio refuses blocking sockets in the sock_* methods: they would stall the loop. */
+export function checkNonBlocking(sock: Socket): void {
+  if (sock.getblocking()) throw new ValueError("the socket must be non-blocking");
+}
 
 /** A descriptor: a number, or any object with `fileno()` (Socket, a pipe). */
 export type FileLike = number | { fileno(): number };
@@ -34,6 +47,14 @@ export function fileobjToFd(fileobj: FileLike): number {
 
 export class SelectorEventLoop extends BaseEventLoop {
   /** @internal */ _selector: BaseSelector<Watch>;
+  /** @internal descriptor → the live transport that owns it */
+  _transports = new Map<number, BaseTransport>();
+  /** @internal */ #recvBuffer: Uint8Array | null = null;
+
+  /** @internal one receive buffer for every transport of this loop (reads are synchronous) */
+  get _recvBuffer(): Uint8Array {
+    return (this.#recvBuffer ??= new Uint8Array(new ArrayBuffer(MAX_READ)));
+  }
 
   constructor(options: EventLoopOptions = {}) {
     super();
@@ -52,23 +73,63 @@ export class SelectorEventLoop extends BaseEventLoop {
   addReader(fd: FileLike, callback: Callback, ...args: unknown[]): Handle {
     this._checkClosed();
     this._checkCallback(callback, "addReader");
-    return this._addWatch(fileobjToFd(fd), EVENT_READ, new Handle(callback, args, this));
+    const n = fileobjToFd(fd);
+    this._ensureFdNoTransport(n);
+    return this._addWatch(n, EVENT_READ, new Handle(callback, args, this));
   }
 
   /** Stop watching `fd` for reading; true if a reader was registered. */
   removeReader(fd: FileLike): boolean {
-    return this._removeWatch(fd, EVENT_READ);
+    if (this._closed) return false;
+    const n = fileobjToFd(fd);
+    this._ensureFdNoTransport(n);
+    return this._removeWatch(n, EVENT_READ);
   }
 
   /** Call `callback(...args)` whenever `fd` is writable. Replaces an earlier writer. */
   addWriter(fd: FileLike, callback: Callback, ...args: unknown[]): Handle {
     this._checkClosed();
     this._checkCallback(callback, "addWriter");
-    return this._addWatch(fileobjToFd(fd), EVENT_WRITE, new Handle(callback, args, this));
+    const n = fileobjToFd(fd);
+    this._ensureFdNoTransport(n);
+    return this._addWatch(n, EVENT_WRITE, new Handle(callback, args, this));
   }
 
   /** Stop watching `fd` for writing; true if a writer was registered. */
   removeWriter(fd: FileLike): boolean {
+    if (this._closed) return false;
+    const n = fileobjToFd(fd);
+    this._ensureFdNoTransport(n);
+    return this._removeWatch(n, EVENT_WRITE);
+  }
+
+  /** @internal watching a transport's descriptor behind its back breaks it (asyncio refuses too) */
+  _ensureFdNoTransport(fd: number): void {
+    const t = this._transports.get(fd);
+    if (t && !t.isClosing()) {
+      throw new RuntimeError(`File descriptor ${fd} is used by transport ${t}`);
+    }
+  }
+
+  /** @internal addReader without the guards, for transports and socket operations */
+  _addReader(fd: number, callback: Callback, ...args: unknown[]): Handle {
+    this._checkClosed();
+    return this._addWatch(fd, EVENT_READ, new Handle(callback, args, this));
+  }
+
+  /** @internal */
+  _removeReader(fd: number): boolean {
+    return this._removeWatch(fd, EVENT_READ);
+  }
+
+  /** @internal */
+  _addWriter(fd: number, callback: Callback, ...args: unknown[]): Handle {
+    this._checkClosed();
+    return this._addWatch(fd, EVENT_WRITE, new Handle(callback, args, this));
+  }
+
+  /** @internal */
+  _removeWriter(fd: number): boolean {
     return this._removeWatch(fd, EVENT_WRITE);
   }
 
@@ -89,9 +150,8 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _removeWatch(fileobj: FileLike, event: number): boolean {
+  _removeWatch(fd: number, event: number): boolean {
     if (this._closed) return false;
-    const fd = fileobjToFd(fileobj);
     const sel = this._selector;
     const key = sel.get(fd);
     if (!key) return false;
@@ -107,6 +167,99 @@ export class SelectorEventLoop extends BaseEventLoop {
       return true;
     }
     return false;
+  }
+
+  // ---- Low-level socket operations (asyncio's sock_*) ----
+  // Each tries the call at once; on would-block it waits for readiness and
+  // retries. Cancelling the returned Future stops watching and consumes
+  // nothing. A blocking socket is refused with ValueError, as in asyncio.
+
+  /** @internal run `attempt` now, and again each time `fd` is ready, until it settles */
+  _sockOp<T>(sock: Socket, event: number, attempt: () => T | typeof AGAIN): Future<T> {
+    const fut = this.createFuture<T>();
+    const run = (): boolean => {
+      try {
+        const r = attempt();
+        if (r === AGAIN) return false;
+        fut.setResult(r as T);
+      } catch (e) {
+        if (e instanceof OSError && isRetry(e.errno)) return false;
+        fut.setException(e);
+      }
+      return true;
+    };
+    try {
+      checkNonBlocking(sock);
+    } catch (e) {
+      fut.setException(e);
+      return fut;
+    }
+    if (run()) return fut;
+    const fd = sock.fileno();
+    this._ensureFdNoTransport(fd);
+    const cb = () => {
+      if (!fut.done()) run();
+    };
+    const h = event === EVENT_READ ? this._addReader(fd, cb) : this._addWriter(fd, cb);
+    fut.addDoneCallback(() => {
+      // A later operation on the same descriptor may have replaced our watcher.
+      if (!h.cancelled()) this._removeWatch(fd, event);
+    });
+    return fut;
+  }
+
+  /** Receive up to `nbytes` bytes from a non-blocking socket. */
+  sockRecv(sock: Socket, nbytes: number): Future<Uint8Array> {
+    return this._sockOp(sock, EVENT_READ, () => sock.recv(nbytes));
+  }
+
+  /** Receive into `buf`; resolves with the number of bytes. */
+  sockRecvInto(sock: Socket, buf: ArrayBufferView): Future<number> {
+    return this._sockOp(sock, EVENT_READ, () => sock.recvInto(buf));
+  }
+
+  /** Receive a datagram of up to `bufsize` bytes: [data, address]. */
+  sockRecvfrom(sock: Socket, bufsize: number): Future<[Uint8Array, unknown]> {
+    return this._sockOp(sock, EVENT_READ, () => sock.recvfrom(bufsize) as [Uint8Array, unknown]);
+  }
+
+  /** Receive a datagram into `buf`: [nbytes, address]. */
+  sockRecvfromInto(sock: Socket, buf: ArrayBufferView, nbytes = 0): Future<[number, unknown]> {
+    return this._sockOp(sock, EVENT_READ, () => sock.recvfromInto(buf, nbytes) as [number, unknown]);
+  }
+
+  /** Send all of `data`, waiting for the socket to drain as needed. */
+  sockSendall(sock: Socket, data: ArrayBufferView): Future<void> {
+    let rest: Uint8Array;
+    try {
+      rest = asBytes(data);
+    } catch (e) {
+      const f = this.createFuture<void>();
+      f.setException(e);
+      return f;
+    }
+    return this._sockOp(sock, EVENT_WRITE, () => {
+      while (rest.byteLength > 0) {
+        const n = sock.send(rest);
+        rest = rest.subarray(n);
+        if (rest.byteLength > 0 && n === 0) return AGAIN;
+      }
+      return undefined;
+    });
+  }
+
+  /** Send one datagram to `address`; resolves with the bytes sent. */
+  sockSendto(sock: Socket, data: ArrayBufferView, address: unknown): Future<number> {
+    return this._sockOp(sock, EVENT_WRITE, () => sock.sendto(data, address));
+  }
+
+  /** Accept a connection: [socket (non-blocking), address]. */
+  sockAccept(sock: Socket): Future<[Socket, unknown]> {
+    return this._sockOp(sock, EVENT_READ, () => {
+      const [conn, addr] = sock.accept() as [Socket, unknown];
+      conn.setblocking(false);
+      return [conn, addr] as [Socket, unknown];
+    });
   }
 
   protected _processIo(): void {
@@ -144,7 +297,3 @@ export class SelectorEventLoop extends BaseEventLoop {
     this._selector.close();
   }
 }
-
-/** The event loop of this platform (asyncio 3.13's `asyncio.EventLoop`). */
-export const EventLoop = SelectorEventLoop;
-export type EventLoop = SelectorEventLoop;

@@ -85,6 +85,8 @@ export async function settledFds(): Promise<number[]> {
     loop.callLater(0.005, () => loop.stop());
     await loop.runForever();
     loop.removeReader(fds[0]);
+    // A name lookup starts the host's blocking-call machinery (Bun's worker opens descriptors).
+    await loop.runUntilComplete(loop.getaddrinfo("localhost", 80));
     loop.close();
     libc.close(fds[0]);
     libc.close(fds[1]);

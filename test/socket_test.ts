@@ -420,33 +420,10 @@ fdTest("new Socket with bad arguments: OSError from socket(), TypeError for non-
   assert.throws(() => new Socket(AF_UNIX, SOCK_STREAM, 0, -1), isA(ValueError));
 });
 
-fdTest("methods not built yet throw NotImplementedError saying so", () => {
-  const s = new Socket(AF_UNIX, SOCK_STREAM);
-  try {
-    const calls: [string, () => unknown][] = [
-      ["bind", () => s.bind("/tmp/x")],
-      ["listen", () => s.listen(1)],
-      ["connect", () => s.connect("/tmp/x")],
-      ["accept", () => s.accept()],
-      ["recvfrom", () => s.recvfrom(10)],
-      ["sendto", () => s.sendto(bytes("x"), "/tmp/x")],
-      ["settimeout", () => s.settimeout(1)],
-      ["setsockopt", () => s.setsockopt(1, 2, 1)],
-      ["getsockopt", () => s.getsockopt(1, 2)],
-      ["getsockname", () => s.getsockname()],
-      ["getpeername", () => s.getpeername()],
-    ];
-    for (const [name, call] of calls) {
-      const e = thrown(call);
-      assert.instance(e, NotImplementedError, name);
-      assert.instance(e, RuntimeError, name);
-      assert.is(e.name, "NotImplementedError");
-      assert.match(e.message, "not implemented yet", name);
-      assert.match(e.message, name, name);
-    }
-  } finally {
-    s.close();
-  }
+fdTest("NotImplementedError is a RuntimeError with its own name", () => {
+  const e = new NotImplementedError("x is not implemented yet");
+  assert.instance(e, RuntimeError);
+  assert.is(e.name, "NotImplementedError");
 });
 
 test("OSError.fromErrno picks Python's subclass", () => {

@@ -1,0 +1,816 @@
+/**
+ * The networking half of the loop (asyncio's `create_connection`,
+ * `create_server`, the UNIX and datagram variants, `sendfile`, and DNS),
+ * built on SelectorEventLoop's socket operations and transports.
+ *
+ * Every method returns a Future driven by a generator Task, so cancelling
+ * it cancels the operation at whatever it is waiting for (a DNS lookup, a
+ * connect) and closes what it had opened.
+ */
+
+import { checkNonBlocking, SelectorEventLoop } from "./selector_events.ts";
+import { C, libc, native } from "./native.ts";
+import { codeToErrno, NotImplementedError, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
+
+const EINPROGRESS = codeToErrno("EINPROGRESS");
+import type { Future } from "./futures.ts";
+import { type AddrInfo, getaddrinfo as dnsGetaddrinfo, getnameinfo as dnsGetnameinfo, parseNumericAddress } from "./dns.ts";
+import { Socket } from "./socket.ts";
+import { type AnyProtocol } from "./protocols.ts";
+import { SelectorDatagramTransport, SelectorSocketTransport, isRetry } from "./selector_transports.ts";
+import { Server } from "./server.ts";
+import { staggeredRace } from "./staggered.ts";
+import { formatValue } from "./format.ts";
+import { logger } from "./log.ts";
+import type { BaseTransport } from "./transports.ts";
+
+type Factory = () => AnyProtocol;
+type G<T> = Generator<unknown, T, unknown>;
+
+/** Seconds to wait before accepting again after running out of descriptors (asyncio's value). */
+const ACCEPT_RETRY_DELAY = 1;
+
+export interface ConnectionOptions {
+  ssl?: unknown;
+  family?: number;
+  proto?: number;
+  flags?: number;
+  sock?: Socket | null;
+  localAddr?: [string | null, number | null] | null;
+  serverHostname?: string | null;
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
+  happyEyeballsDelay?: number | null;
+  interleave?: number | null;
+  allReturnErrors?: boolean;
+}
+
+export interface ServerOptions {
+  family?: number;
+  flags?: number;
+  sock?: Socket | null;
+  backlog?: number;
+  ssl?: unknown;
+  reuseAddress?: boolean | null;
+  reusePort?: boolean | null;
+  keepAlive?: boolean | null;
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
+  startServing?: boolean;
+}
+
+export interface UnixServerOptions {
+  sock?: Socket | null;
+  backlog?: number;
+  ssl?: unknown;
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
+  startServing?: boolean;
+  cleanup?: boolean;
+}
+
+export interface DatagramOptions {
+  localAddr?: unknown;
+  remoteAddr?: unknown;
+  family?: number;
+  proto?: number;
+  flags?: number;
+  reusePort?: boolean | null;
+  allowBroadcast?: boolean | null;
+  sock?: Socket | null;
+  reuseAddress?: unknown;
+}
+
+function checkSsl(o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown; sslShutdownTimeout?: unknown }): void {
+  if (o.ssl !== undefined && o.ssl !== null && o.ssl !== false) {
+    throw new NotImplementedError("TLS (ssl=) is not implemented yet");
+  }
+  if (o.serverHostname !== undefined && o.serverHostname !== null) {
+    throw new ValueError("serverHostname is only meaningful with ssl");
+  }
+  if (o.sslHandshakeTimeout !== undefined && o.sslHandshakeTimeout !== null) {
+    throw new ValueError("sslHandshakeTimeout is only meaningful with ssl");
+  }
+  if (o.sslShutdownTimeout !== undefined && o.sslShutdownTimeout !== null) {
+    throw new ValueError("sslShutdownTimeout is only meaningful with ssl");
+  }
+}
+
+function checkFactory(f: unknown): void {
+  if (typeof f !== "function") throw new TypeError(`protocolFactory must be a function, got ${formatValue(f)}`);
+}
+
+/** Reorder addresses so families alternate (RFC 8305 §4), `first` of the first family leading. */
+export function interleaveAddrinfos(infos: AddrInfo[], first = 1): AddrInfo[] {
+  const byFamily = new Map<number, AddrInfo[]>();
+  for (const info of infos) {
+    const l = byFamily.get(info[0]);
+    if (l) l.push(info);
+    else byFamily.set(info[0], [info]);
+  }
+  const lists = [...byFamily.values()];
+  const out: AddrInfo[] = [];
+  if (first > 1) out.push(...lists[0].splice(0, first - 1));
+  for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i]);
+  return out;
+}
+
+export class NetEventLoop extends SelectorEventLoop {
+  // ---- DNS ----
+
+  /**
+   * Resolve `host`/`port` (libc getaddrinfo off the main thread; numeric
+   * hosts in-process): a list of [family, type, proto, canonname, sockaddr].
+   */
+  getaddrinfo(
+    host: string | null,
+    port: string | number | null,
+    options: { family?: number; type?: number; proto?: number; flags?: number } = {},
+  ): Future<AddrInfo[]> {
+    this._checkClosed();
+    return this._wrapPromise(dnsGetaddrinfo(host, port, options));
+  }
+
+  /** Reverse-resolve `sockaddr`: [host, port as a string]. */
+  getnameinfo(sockaddr: unknown, flags = 0): Future<[string, string]> {
+    this._checkClosed();
+    return this._wrapPromise(dnsGetnameinfo(sockaddr as [string, number], flags));
+  }
+
+  /** @internal a Future mirroring a native promise (cancelling it ignores the outcome) */
+  _wrapPromise<T>(p: Promise<T>): Future<T> {
+    const f = this.createFuture<T>();
+    p.then((v) => {
+      if (!f.done() && !this._closed) f.setResult(v);
+    }, (e) => {
+      if (!f.done() && !this._closed) f.setException(e);
+    });
+    return f;
+  }
+
+  /** @internal resolve an INET/INET6 address, skipping DNS for numeric hosts */
+  *_ensureResolved(address: [string | null, number | string | null], family = 0, type = C.SOCK_STREAM, proto = 0, flags = 0): G<AddrInfo[]> {
+    if (!Array.isArray(address) || address.length < 2) {
+      throw new TypeError(`an address [host, port] was expected, got ${formatValue(address)}`);
+    }
+    const [host, port] = address;
+    if (typeof host === "string" && (typeof port === "number" || port === null)) {
+      const numeric = parseNumericAddress(host);
+      if (numeric && (family === 0 || family === numeric.family)) {
+        const sockaddr = numeric.family === C.AF_INET6
+          ? [host.replace(/^\[|\]$/g, ""), port ?? 0, ...(address.length > 2 ? address.slice(2) : [0, 0])]
+          : [host, port ?? 0];
+        return [[numeric.family, type, proto, "", sockaddr] as AddrInfo];
+      }
+    }
+    return (yield* this.getaddrinfo(host, port, { family, type, proto, flags })) as AddrInfo[];
+  }
+
+  // ---- Connections ----
+
+  /**
+   * Connect a non-blocking socket. Host names in INET/INET6 addresses are
+   * resolved first; a refused or failed connection rejects with the OSError.
+   */
+  sockConnect(sock: Socket, address: unknown): Future<void> {
+    const self = this;
+    return this.createTask((function* (): Generator<unknown, void, unknown> {
+      checkNonBlocking(sock);
+      let addr = address;
+      if (sock.family === C.AF_INET || sock.family === C.AF_INET6) {
+        const infos = (yield* self._ensureResolved(address as [string, number], sock.family, sock.type, sock.proto)) as AddrInfo[];
+        if (infos.length === 0) throw new OSError(0, undefined, `cannot resolve ${formatValue(address)}`);
+        addr = infos[0][4];
+      }
+      const fd = sock.fileno();
+      const err = sock.connectEx(addr);
+      if (err === 0) return;
+      if (!isRetry(err) && err !== EINPROGRESS) throw OSError.fromErrno(err, `Connect call failed ${formatValue(addr)}`);
+      self._ensureFdNoTransport(fd);
+      const fut = self.createFuture<void>();
+      const h = self._addWriter(fd, () => {
+        if (fut.done()) return;
+        const soErr = sock.getsockopt(C.SOL_SOCKET, C.SO_ERROR) as number;
+        if (soErr === 0) fut.setResult(undefined);
+        else if (isRetry(soErr) || soErr === EINPROGRESS) return;
+        else fut.setException(OSError.fromErrno(soErr, `Connect call failed ${formatValue(addr)}`));
+      });
+      fut.addDoneCallback(() => {
+        if (!h.cancelled()) self._removeWriter(fd);
+      });
+      yield* fut;
+    })());
+  }
+
+
+  /**
+   * Open a stream connection to `host`:`port` (or over `sock`) and wire it to
+   * a protocol from `protocolFactory`: resolves with [transport, protocol].
+   * With several addresses they are tried in turn, or raced with Happy
+   * Eyeballs when `happyEyeballsDelay` is set; if all fail, one error names
+   * every attempt (an AggregateError of them with `allReturnErrors`).
+   */
+  createConnection(protocolFactory: Factory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    checkSsl(options);
+    return this.createTask(this._createConnection(protocolFactory, host, port, options));
+  }
+
+  /** @internal */
+  *_createConnection(factory: Factory, host: string | null, port: number | string | null, o: ConnectionOptions): G<[SelectorSocketTransport, AnyProtocol]> {
+    let sock = o.sock ?? null;
+    const family = o.family ?? 0, proto = o.proto ?? 0, flags = o.flags ?? 0;
+    let interleave = o.interleave ?? null;
+    const delay = o.happyEyeballsDelay ?? null;
+    if (delay !== null && interleave === null) interleave = 1;
+    if (host !== null || port !== null) {
+      if (sock !== null) throw new ValueError("host/port and sock can not be specified at the same time");
+      let infos = yield* this._ensureResolved([host, port], family, C.SOCK_STREAM, proto, flags);
+      if (infos.length === 0) throw new OSError(0, undefined, "getaddrinfo() returned empty list");
+      let laddrInfos: AddrInfo[] | null = null;
+      if (o.localAddr) {
+        laddrInfos = yield* this._ensureResolved(o.localAddr as [string, number], family, C.SOCK_STREAM, proto, flags);
+        if (laddrInfos.length === 0) throw new OSError(0, undefined, "getaddrinfo() returned empty list");
+      }
+      if (interleave) infos = interleaveAddrinfos(infos, interleave);
+      const exceptions: OSError[][] = [];
+      if (delay === null) {
+        for (const info of infos) {
+          try {
+            sock = yield* this._connectSock(exceptions, info, laddrInfos);
+            break;
+          } catch (e) {
+            if (!(e instanceof OSError)) throw e;
+          }
+        }
+      } else {
+        [sock] = yield* staggeredRace(
+          infos.map((info) => () => this._connectSock(exceptions, info, laddrInfos)),
+          delay,
+          this,
+          (s: Socket) => s.close(),
+        );
+      }
+      if (sock === null) {
+        const all = exceptions.flat();
+        if (o.allReturnErrors) throw new AggregateError(all, "createConnection failed");
+        if (all.length === 1) throw all[0];
+        const first = String(all[0]);
+        if (all.every((e) => String(e) === first)) throw all[0];
+        throw new OSError(0, undefined, `Multiple exceptions: ${all.map(String).join(", ")}`);
+      }
+    } else {
+      if (sock === null) throw new ValueError("host and port was not specified and no sock specified");
+      if (sock.type !== C.SOCK_STREAM) throw new ValueError(`A Stream Socket was expected, got ${sock}`);
+    }
+    return yield* this._createConnectionTransport(sock, factory);
+  }
+
+  /** @internal one attempt: a socket, an optional local bind, a connect; the socket is closed on failure */
+  *_connectSock(exceptions: OSError[][], info: AddrInfo, localInfos: AddrInfo[] | null): G<Socket> {
+    const mine: OSError[] = [];
+    exceptions.push(mine);
+    const [family, type, proto, , address] = info;
+    let sock: Socket | null = null;
+    try {
+      sock = new Socket(family, type, proto);
+      sock.setblocking(false);
+      if (localInfos !== null) {
+        let bound = false;
+        for (const [lfamily, , , , laddr] of localInfos) {
+          if (lfamily !== family) continue;
+          try {
+            sock.bind(laddr);
+            bound = true;
+            break;
+          } catch (e) {
+            if (!(e instanceof OSError)) throw e;
+            mine.push(new OSError(e.errno, e.strerror, `error while attempting to bind on address ${formatValue(laddr)}: ${e.strerror}`));
+          }
+        }
+        if (!bound) {
+          throw mine.pop() ?? new OSError(0, undefined, `no matching local address with family=${family} found`);
+        }
+      }
+      yield* this.sockConnect(sock, address);
+      return sock;
+    } catch (e) {
+      if (e instanceof OSError) mine.push(e);
+      sock?.close();
+      throw e;
+    }
+  }
+
+  /** @internal */
+  *_createConnectionTransport(sock: Socket, factory: Factory, extra: Record<string, unknown> = {}, server: Server | null = null): G<[SelectorSocketTransport, AnyProtocol]> {
+    sock.setblocking(false);
+    const protocol = factory();
+    const waiter = this.createFuture<void>();
+    const transport = new SelectorSocketTransport(this, sock, protocol, waiter, extra, server);
+    try {
+      yield* waiter;
+    } catch (e) {
+      transport.close();
+      throw e;
+    }
+    return [transport, protocol];
+  }
+
+  /** Wrap an already accepted stream socket in a transport. */
+  connectAcceptedSocket(protocolFactory: Factory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    checkSsl(options);
+    if (!(sock instanceof Socket) || sock.type !== C.SOCK_STREAM) {
+      throw new ValueError(`A Stream Socket was expected, got ${formatValue(sock)}`);
+    }
+    return this.createTask(this._createConnectionTransport(sock, protocolFactory));
+  }
+
+  /** Connect to the UNIX socket at `path` (or over `sock`). */
+  createUnixConnection(protocolFactory: Factory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    checkSsl(options);
+    const self = this;
+    return this.createTask((function* (): G<[SelectorSocketTransport, AnyProtocol]> {
+      let sock = options.sock ?? null;
+      if (path !== null) {
+        if (sock !== null) throw new ValueError("path and sock can not be specified at the same time");
+        if (typeof path !== "string") throw new TypeError(`path must be a string, got ${formatValue(path)}`);
+        sock = new Socket(C.AF_UNIX, C.SOCK_STREAM, 0);
+        try {
+          sock.setblocking(false);
+          yield* self.sockConnect(sock, path);
+        } catch (e) {
+          sock.close();
+          throw e;
+        }
+      } else {
+        if (sock === null) throw new ValueError("no path and sock were specified");
+        if (sock.family !== C.AF_UNIX || sock.type !== C.SOCK_STREAM) {
+          throw new ValueError(`A UNIX Domain Stream Socket was expected, got ${sock}`);
+        }
+      }
+      return yield* self._createConnectionTransport(sock, protocolFactory);
+    })());
+  }
+
+  // ---- Servers ----
+
+  /**
+   * Listen on `host` (a name, a list of them, or ""/null for every
+   * interface) and `port`, or on `sock`; each accepted connection gets a
+   * protocol from `protocolFactory`. Resolves with the Server.
+   */
+  createServer(protocolFactory: Factory, host: string | string[] | null = null, port: number | string | null = null, options: ServerOptions = {}): Future<Server> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    if (options.ssl === true) throw new TypeError("ssl argument must be an SSLContext or null");
+    checkSsl(options);
+    const self = this;
+    return this.createTask((function* (): G<Server> {
+      const backlog = options.backlog ?? 100;
+      let sockets: Socket[] = [];
+      if (host !== null || port !== null) {
+        if (options.sock) throw new ValueError("host/port and sock can not be specified at the same time");
+        const reuseAddress = options.reuseAddress ?? true;
+        const hosts = host === null || host === "" ? [null] : typeof host === "string" ? [host] : [...host];
+        const flags = options.flags ?? C.AI_PASSIVE;
+        const seen = new Set<string>();
+        const infos: AddrInfo[] = [];
+        for (const h of hosts) {
+          const got = h === null
+            ? (yield* self.getaddrinfo(null, port, { family: options.family ?? 0, type: C.SOCK_STREAM, flags })) as AddrInfo[]
+            : yield* self._ensureResolved([h, port], options.family ?? 0, C.SOCK_STREAM, 0, flags);
+          for (const info of got) {
+            const key = JSON.stringify([info[0], info[1], info[2], info[4]]);
+            if (!seen.has(key)) {
+              seen.add(key);
+              infos.push(info);
+            }
+          }
+        }
+        let completed = false;
+        try {
+          for (const [af, type, proto, , sa] of infos) {
+            let sock: Socket;
+            try {
+              sock = new Socket(af, type, proto);
+            } catch (e) {
+              if (self.getDebug()) logger.warning(`createServer() failed to create socket.socket(${af}, ${type}, ${proto}): ${e}`);
+              continue;
+            }
+            sockets.push(sock);
+            if (reuseAddress) sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+            if (options.reusePort) setReusePort(sock);
+            if (options.keepAlive) sock.setsockopt(C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+            // Dual stack means one socket per family: keep IPv6 sockets to IPv6.
+            if (af === C.AF_INET6) sock.setsockopt(C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
+            try {
+              sock.bind(sa);
+            } catch (e) {
+              if (!(e instanceof OSError)) throw e;
+              if (e.code === "EADDRNOTAVAIL") {
+                // The family is disabled on this host: skip it.
+                sockets.pop();
+                sock.close();
+                if (self.getDebug()) logger.warning(`createServer() failed to bind on ${formatValue(sa)}`);
+                continue;
+              }
+              throw new (Object.getPrototypeOf(e).constructor)(e.errno, e.strerror,
+                `[Errno ${e.errno}] error while attempting to bind on address ${formatValue(sa)}: ${e.strerror}`);
+            }
+          }
+          completed = true;
+        } finally {
+          if (!completed) for (const s of sockets) s.close();
+        }
+        if (sockets.length === 0) throw new OSError(0, undefined, `could not bind on any address out of ${formatValue(infos.map((i) => i[4]))}`);
+      } else {
+        const sock = options.sock;
+        if (!sock) throw new ValueError("Neither host/port nor sock were specified");
+        if (sock.type !== C.SOCK_STREAM) throw new ValueError(`A Stream Socket was expected, got ${sock}`);
+        sockets = [sock];
+      }
+      for (const s of sockets) s.setblocking(false);
+      const server = new Server(self, sockets, protocolFactory, backlog);
+      if (options.startServing ?? true) yield* server.startServing();
+      return server;
+    })());
+  }
+
+  /**
+   * Listen on the UNIX socket `path` (or `sock`). A stale socket file is
+   * replaced; with `cleanup` (default) the path is removed when the server closes.
+   */
+  createUnixServer(protocolFactory: Factory, path: string | null = null, options: UnixServerOptions = {}): Future<Server> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    checkSsl(options);
+    const self = this;
+    return this.createTask((function* (): G<Server> {
+      let sock = options.sock ?? null;
+      const backlog = options.backlog ?? 100;
+      let ownPath: string | null = null;
+      if (path !== null) {
+        if (sock !== null) throw new ValueError("path and sock can not be specified at the same time");
+        if (typeof path !== "string") throw new TypeError(`path must be a string, got ${formatValue(path)}`);
+        if (!path.startsWith("\0")) {
+          // A socket file left by a dead server would make bind fail: remove it.
+          if (isSocketFile(path)) unlinkPath(path);
+          ownPath = path;
+        }
+        sock = new Socket(C.AF_UNIX, C.SOCK_STREAM, 0);
+        try {
+          sock.bind(path);
+        } catch (e) {
+          sock.close();
+          if (e instanceof OSError && e.code === "EADDRINUSE") {
+            throw new OSError(e.errno, e.strerror, `[Errno ${e.errno}] Address ${JSON.stringify(path)} is already in use`);
+          }
+          throw e;
+        }
+      } else {
+        if (sock === null) throw new ValueError("path was not specified, and no sock specified");
+        if (sock.family !== C.AF_UNIX || sock.type !== C.SOCK_STREAM) {
+          throw new ValueError(`A UNIX Domain Stream Socket was expected, got ${sock}`);
+        }
+        const name = sock.getsockname();
+        if (typeof name === "string" && name !== "" && !name.startsWith("\0")) ownPath = name;
+      }
+      sock.setblocking(false);
+      const server = new Server(self, [sock], protocolFactory, backlog);
+      if ((options.cleanup ?? true) && ownPath !== null) {
+        const identity = fileIdentity(ownPath);
+        server._onClose = () => {
+          // Only if the path is still our socket (not replaced by another server).
+          const now = fileIdentity(ownPath!);
+          if (now !== null && now === identity) unlinkPath(ownPath!);
+        };
+      }
+      if (options.startServing ?? true) yield* server.startServing();
+      return server;
+    })());
+  }
+
+  /** @internal */
+  _startServing(server: Server, sock: Socket): void {
+    this._addReader(sock.fileno(), this._acceptConnection, server, sock);
+  }
+
+  /** @internal */
+  _stopServing(sock: Socket): void {
+    this._removeReader(sock.fileno());
+    sock.close();
+  }
+
+  /** @internal accept up to backlog + 1 connections per readiness, as asyncio */
+  _acceptConnection = (server: Server, sock: Socket): void => {
+    for (let i = 0; i <= server._backlog; i++) {
+      let conn: Socket, addr: unknown;
+      try {
+        [conn, addr] = sock.accept() as [Socket, unknown];
+        conn.setblocking(false);
+      } catch (e) {
+        if (!(e instanceof OSError)) throw e;
+        if (isRetry(e.errno) || e.code === "ECONNABORTED") return;
+        if (["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"].includes(e.code)) {
+          // Out of descriptors or memory: report, stop accepting a while, try again.
+          this.callExceptionHandler({ message: "socket.accept() out of system resource", exception: e, socket: sock });
+          this._removeReader(sock.fileno());
+          this.callLater(ACCEPT_RETRY_DELAY, () => {
+            if (server._sockets?.includes(sock)) this._startServing(server, sock);
+          });
+          return;
+        }
+        throw e;
+      }
+      this._acceptConnection2(server, conn, { peername: addr });
+    }
+  };
+
+  /** @internal the transport for one accepted connection */
+  _acceptConnection2(server: Server, conn: Socket, extra: Record<string, unknown>): void {
+    let protocol: AnyProtocol | undefined;
+    let transport: BaseTransport | undefined;
+    try {
+      protocol = server._protocolFactory() as AnyProtocol;
+      transport = new SelectorSocketTransport(this, conn, protocol, null, extra, server);
+    } catch (exc) {
+      if (transport === undefined) conn.close();
+      else transport.close();
+      this.callExceptionHandler({
+        message: "Error on transport creation for incoming connection", exception: exc, protocol, transport,
+      });
+    }
+  }
+
+  // ---- Datagrams ----
+
+  /**
+   * A datagram endpoint (UDP or UNIX datagram) bound to `localAddr` and/or
+   * connected to `remoteAddr`, or over `sock`: resolves with [transport, protocol].
+   */
+  createDatagramEndpoint(protocolFactory: Factory, options: DatagramOptions = {}): Future<[SelectorDatagramTransport, AnyProtocol]> {
+    this._checkClosed();
+    checkFactory(protocolFactory);
+    if ("reuseAddress" in options) {
+      throw new TypeError("reuseAddress is not supported: SO_REUSEADDR is unsafe for UDP (asyncio removed it too)");
+    }
+    const self = this;
+    return this.createTask((function* (): G<[SelectorDatagramTransport, AnyProtocol]> {
+      let sock = options.sock ?? null;
+      let remote: unknown = null;
+      if (sock !== null) {
+        if (sock.type !== C.SOCK_DGRAM) throw new ValueError(`A datagram socket was expected, got ${sock}`);
+        for (const k of ["localAddr", "remoteAddr", "family", "proto", "flags", "reusePort", "allowBroadcast"] as const) {
+          if (options[k] !== undefined && options[k] !== null && options[k] !== 0) {
+            throw new ValueError(`socket modifier keyword arguments can not be used when sock is specified. (${k})`);
+          }
+        }
+        sock.setblocking(false);
+      } else {
+        const { localAddr = null, remoteAddr = null } = options;
+        let family = options.family ?? 0;
+        const proto = options.proto ?? 0;
+        if (localAddr === null && remoteAddr === null && family === 0) {
+          throw new ValueError("unexpected address family");
+        }
+        const pairs: [number, number, unknown, unknown][] = [];
+        if (family === C.AF_UNIX) {
+          for (const a of [localAddr, remoteAddr]) {
+            if (a !== null && typeof a !== "string") throw new TypeError(`string is expected, got ${formatValue(a)}`);
+          }
+          if (typeof localAddr === "string" && !localAddr.startsWith("\0") && isSocketFile(localAddr)) unlinkPath(localAddr);
+          pairs.push([family, proto, localAddr, remoteAddr]);
+        } else {
+          const byFamily = new Map<number, [unknown, unknown]>();
+          for (const [idx, addr] of [[0, localAddr], [1, remoteAddr]] as const) {
+            if (addr === null) continue;
+            if (!Array.isArray(addr) || addr.length < 2) throw new TypeError("2-tuple is expected");
+            const infos = yield* self._ensureResolved(addr as [string, number], family, C.SOCK_DGRAM, proto, options.flags ?? 0);
+            if (infos.length === 0) throw new OSError(0, undefined, "getaddrinfo() returned empty list");
+            for (const [fam, , , , a] of infos) {
+              const entry = byFamily.get(fam) ?? [null, null];
+              if (entry[idx] === null) entry[idx] = a;
+              byFamily.set(fam, entry);
+            }
+          }
+          for (const [fam, [l, r]] of byFamily) {
+            if ((localAddr !== null && l === null) || (remoteAddr !== null && r === null)) continue;
+            pairs.push([fam, proto, l, r]);
+          }
+          if (pairs.length === 0) throw new ValueError("can not get address information");
+        }
+        let lastError: unknown = null;
+        for (const [fam, prt, laddr, raddr] of pairs) {
+          let s: Socket | null = null;
+          try {
+            s = new Socket(fam, C.SOCK_DGRAM, prt);
+            if (options.reusePort) setReusePort(s);
+            if (options.allowBroadcast) s.setsockopt(C.SOL_SOCKET, C.SO_BROADCAST, 1);
+            s.setblocking(false);
+            if (laddr !== null) s.bind(laddr);
+            if (raddr !== null) {
+              if (!options.allowBroadcast) yield* self.sockConnect(s, raddr);
+              remote = raddr;
+            }
+            sock = s;
+            break;
+          } catch (e) {
+            s?.close();
+            if (!(e instanceof OSError)) throw e;
+            lastError = e;
+          }
+        }
+        if (sock === null) throw lastError;
+      }
+      const protocol = protocolFactory();
+      const waiter = self.createFuture<void>();
+      const transport = new SelectorDatagramTransport(self, sock, protocol, remote, waiter);
+      try {
+        yield* waiter;
+      } catch (e) {
+        transport.close();
+        throw e;
+      }
+      return [transport, protocol];
+    })());
+  }
+
+  // ---- sendfile ----
+
+  /**
+   * Send a file (a descriptor or an object with fileno()) over a socket with
+   * sendfile(2), no copy through JavaScript; resolves with the bytes sent.
+   * Where sendfile is unavailable, `fallback` (default) reads and sends
+   * instead; otherwise SendfileNotAvailableError.
+   */
+  sockSendfile(sock: Socket, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
+    this._checkClosed();
+    const self = this;
+    return this.createTask((function* (): G<number> {
+      checkSendfileArgs(sock, offset, count);
+      const fd = typeof file === "number" ? file : file.fileno();
+      try {
+        return yield* self._sockSendfileNative(sock, fd, offset, count);
+      } catch (e) {
+        if (!(e instanceof SendfileNotAvailableError) || options.fallback === false) throw e;
+      }
+      return yield* self._sockSendfileFallback(sock, fd, offset, count);
+    })());
+  }
+
+  /** @internal */
+  *_sockSendfileNative(sock: Socket, fd: number, offset: number, count: number | null): G<number> {
+    if (!libc.sendfile) throw new SendfileNotAvailableError("os.sendfile() is not available");
+    checkNonBlocking(sock);
+    const off = new BigInt64Array(1);
+    off[0] = BigInt(offset);
+    const offBytes = new Uint8Array(off.buffer);
+    let total = 0;
+    const out = sock.fileno();
+    for (;;) {
+      const want = count === null ? 0x7ffff000 : Math.min(count - total, 0x7ffff000);
+      if (want <= 0) break;
+      const n = libc.sendfile(out, fd, offBytes, want);
+      if (n < 0) {
+        const errno = native.errno();
+        if (isRetry(errno)) {
+          yield* self_wait(this, out);
+          continue;
+        }
+        const code = OSError.fromErrno(errno).code;
+        if (total === 0 && ["EINVAL", "ENOSYS", "ENOTSOCK", "EOPNOTSUPP", "ESPIPE"].includes(code)) {
+          throw new SendfileNotAvailableError(`os.sendfile() is not usable here (${code})`);
+        }
+        throw OSError.fromErrno(errno, "sendfile()");
+      }
+      if (n === 0) break; // end of file
+      total += n;
+    }
+    return total;
+  }
+
+  /** @internal read and send in chunks: for files sendfile(2) cannot take */
+  *_sockSendfileFallback(sock: Socket, fd: number, offset: number, count: number | null): G<number> {
+    const chunk = new Uint8Array(new ArrayBuffer(Math.min(count ?? 256 * 1024, 256 * 1024) || 1));
+    let total = 0;
+    for (;;) {
+      const want = count === null ? chunk.byteLength : Math.min(count - total, chunk.byteLength);
+      if (want <= 0) break;
+      const n = readAt(fd, chunk, want, offset + total);
+      if (n === 0) break;
+      yield* this.sockSendall(sock, chunk.subarray(0, n));
+      total += n;
+    }
+    return total;
+  }
+
+  /**
+   * Send a file over a stream transport (its buffer is flushed first, and
+   * reading pauses meanwhile); resolves with the bytes sent.
+   */
+  sendfile(transport: SelectorSocketTransport, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
+    this._checkClosed();
+    const self = this;
+    return this.createTask((function* (): G<number> {
+      if (transport.isClosing()) throw new RuntimeError("Transport is closing");
+      if (!(transport instanceof SelectorSocketTransport)) {
+        if (options.fallback === false) throw new SendfileNotAvailableError(`sendfile is not supported for transport ${transport}`);
+        throw new NotImplementedError("sendfile fallback for this kind of transport is not implemented yet");
+      }
+      const sock = transport._sock!;
+      checkSendfileArgs(sock, offset, count);
+      const fd = typeof file === "number" ? file : file.fileno();
+      yield* transport._makeEmptyWaiter(self.createFuture<void>());
+      const resume = transport.isReading();
+      transport.pauseReading();
+      try {
+        try {
+          return yield* self._sockSendfileNative(sock, fd, offset, count);
+        } catch (e) {
+          if (!(e instanceof SendfileNotAvailableError) || options.fallback === false) throw e;
+        }
+        return yield* self._sockSendfileFallback(sock, fd, offset, count);
+      } finally {
+        transport._resetEmptyWaiter();
+        if (resume) transport.resumeReading();
+      }
+    })());
+  }
+}
+
+function* self_wait(loop: NetEventLoop, fd: number): G<void> {
+  const f = loop.createFuture<void>();
+  const h = loop._addWriter(fd, () => {
+    if (!f.done()) f.setResult(undefined);
+  });
+  f.addDoneCallback(() => {
+    if (!h.cancelled()) loop._removeWriter(fd);
+  });
+  yield* f;
+}
+
+function checkSendfileArgs(sock: Socket, offset: number, count: number | null): void {
+  if (sock.type !== C.SOCK_STREAM) throw new ValueError("only SOCK_STREAM type sockets are supported");
+  if (count !== null) {
+    if (!Number.isInteger(count)) throw new TypeError(`count must be a positive integer (got ${formatValue(count)})`);
+    if (count <= 0) throw new ValueError(`count must be a positive integer (got ${count})`);
+  }
+  if (!Number.isInteger(offset)) throw new TypeError(`offset must be a non-negative integer (got ${formatValue(offset)})`);
+  if (offset < 0) throw new ValueError(`offset must be a non-negative integer (got ${offset})`);
+}
+
+function setReusePort(sock: Socket): void {
+  if (!C.SO_REUSEPORT) throw new ValueError("reusePort not supported by socket module");
+  // Linux refuses SO_REUSEPORT on AF_UNIX: like asyncio, apply it to inet sockets only.
+  if (sock.family !== C.AF_INET && sock.family !== C.AF_INET6) return;
+  try {
+    sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEPORT, 1);
+  } catch (e) {
+    throw new ValueError(`reusePort not supported by socket module, SO_REUSEPORT defined but not implemented (${e})`);
+  }
+}
+
+const statBuf = new Uint8Array(new ArrayBuffer(C.STAT_SIZE));
+const statView = new DataView(statBuf.buffer);
+const enc = new TextEncoder();
+
+function cpath(path: string): Uint8Array {
+  return enc.encode(path + "\0");
+}
+
+function statPath(path: string): boolean {
+  // stat is a real symbol only from glibc 2.33; without it, assume nothing is there.
+  return libc.stat !== null && libc.stat(cpath(path), statBuf) === 0;
+}
+
+function isSocketFile(path: string): boolean {
+  return statPath(path) && (statView.getUint32(C.STAT_MODE_OFFSET, true) & C.S_IFMT) === C.S_IFSOCK;
+}
+
+/** device and inode of a path, to tell our socket file from a replacement */
+function fileIdentity(path: string): string | null {
+  if (!statPath(path)) return null;
+  return `${statView.getBigUint64(C.STAT_DEV_OFFSET, true)}:${statView.getBigUint64(C.STAT_INO_OFFSET, true)}`;
+}
+
+function unlinkPath(path: string): void {
+  libc.unlink(cpath(path));
+}
+
+/** Read at `offset`; a pipe or socket (no offsets) is read from where it is. */
+function readAt(fd: number, buf: Uint8Array, n: number, offset: number): number {
+  let r = libc.pread(fd, buf, n, offset);
+  if (r < 0 && OSError.fromErrno(native.errno()).code === "ESPIPE") r = libc.read(fd, buf, n);
+  if (r < 0) throw OSError.fromErrno(native.errno(), "read()");
+  return r;
+}
+
+
+/** The event loop of this platform (asyncio 3.13's `asyncio.EventLoop`). */
+export const EventLoop = NetEventLoop;
+export type EventLoop = NetEventLoop;
