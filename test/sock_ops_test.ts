@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  AF_INET, AF_INET6, ConnectionRefusedError, type EventLoop, newEventLoop, SOCK_DGRAM, SOCK_STREAM, Socket,
+  AF_INET, AF_INET6, ConnectionRefusedError, type EventLoop, newEventLoop, OSError, SOCK_DGRAM, SOCK_STREAM, Socket,
   socketpair, ValueError,
 } from "../mod.ts";
 import { SELECTORS, settledFds } from "./_helpers.ts";
@@ -193,6 +193,22 @@ for (const selector of SELECTORS) {
     } catch (e) {
       assert.is((e as { code?: string }).code, "EBADF");
     }
+    // Wrong address family: a path for an IPv4 socket, an IPv6 literal for it.
+    const s4 = new Socket(AF_INET, SOCK_STREAM);
+    s4.setblocking(false);
+    try {
+      await loop.runUntilComplete(loop.sockConnect(s4, "/tmp/not-inet"));
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, TypeError);
+    }
+    try {
+      await loop.runUntilComplete(loop.sockConnect(s4, ["::1", 80]));
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, OSError);
+    }
+    s4.close();
     a.close();
     l.close();
   });
