@@ -130,6 +130,14 @@ export interface Native {
   startWorker(source: string, onMessage: (msg: unknown) => void, onError: (err: unknown) => void): HostWorker;
   /** Number of CPUs available to this process. */
   cpuCount(): number;
+  /**
+   * Listen for a signal ("SIGINT") through the host's own signal API: a libc
+   * handler cannot call into JavaScript, and signalfd loses the race with the
+   * host's other threads (FFI-NOTES.md §5). Throws when the host refuses the
+   * signal (SIGKILL, SIGSTOP, ...). A listener does not keep the process alive.
+   */
+  addSignalListener(name: string, fn: () => void): void;
+  removeSignalListener(name: string, fn: () => void): void;
 
   // ---- off-thread calls ----
 

@@ -158,6 +158,8 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+    addSignalListener: (name, fn) => void process.on(name, fn),
+    removeSignalListener: (name, fn) => void process.off(name, fn),
 
     callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
       if (!(name in blockingDefs)) return Promise.reject(new TypeError(`${name} is not a blocking libc symbol`));

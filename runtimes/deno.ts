@@ -81,6 +81,8 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+    addSignalListener: (name, fn) => Deno.addSignalListener(name, fn),
+    removeSignalListener: (name, fn) => Deno.removeSignalListener(name, fn),
 
     async callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
       const f = s[`${name}__nb`];

@@ -114,6 +114,8 @@ export async function createNative(): Promise<Native> {
       };
     },
     cpuCount: () => availableParallelism(),
+    addSignalListener: (name, fn) => void process.on(name as NodeJS.Signals, fn),
+    removeSignalListener: (name, fn) => void process.off(name as NodeJS.Signals, fn),
 
     callBlocking(name: BlockingSymbol, ...args: unknown[]): Promise<number> {
       const f = raw[name];

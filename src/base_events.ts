@@ -142,6 +142,13 @@ export abstract class BaseEventLoop {
     return h;
   }
 
+  /** @internal queue an existing handle (a signal's, delivered again and again) and wake the loop */
+  _addCallbackSignalsafe(handle: Handle): void {
+    if (this._closed) return;
+    this._ready.push(handle);
+    if (this._waiting) this._wake();
+  }
+
   /** @internal */
   _callAt(when: number, callback: Callback, args: unknown[], context?: unknown): TimerHandle {
     const h = new TimerHandle(when, callback, args, this, context);

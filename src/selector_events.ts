@@ -13,6 +13,7 @@ import { isRetry, MAX_READ } from "./selector_transports.ts";
 import { OSError } from "./errors.ts";
 import type { Future } from "./futures.ts";
 import { asBytes, type Socket } from "./socket.ts";
+import { SignalHandlers } from "./unix_signals.ts";
 
 /** A socket operation made progress but is not finished: wait and call it again. */
 const AGAIN = Symbol("again");
@@ -59,6 +60,28 @@ export class SelectorEventLoop extends BaseEventLoop {
   constructor(options: EventLoopOptions = {}) {
     super();
     this._selector = makeSelector<Watch>(options.selector);
+  }
+
+  /** @internal */ _signalHandlers = new SignalHandlers(this);
+
+  /**
+   * Call `callback(...args)` on the loop whenever signal `sig` (a number or a
+   * name such as "SIGINT") arrives; replaces an earlier handler. RuntimeError
+   * for signals that cannot be caught, ValueError for unknown ones.
+   */
+  addSignalHandler(sig: number | string, callback: Callback, ...args: unknown[]): void {
+    this._signalHandlers.add(sig, callback, args);
+  }
+
+  /** Remove the handler for `sig` (the default behaviour comes back); false if none. */
+  removeSignalHandler(sig: number | string): boolean {
+    return this._signalHandlers.remove(sig);
+  }
+
+  /** Closing the loop also removes its signal handlers. */
+  override close(): void {
+    super.close();
+    this._signalHandlers.clear();
   }
 
   /** Which selector this loop uses: "epoll" or "poll". */
