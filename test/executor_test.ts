@@ -2,7 +2,7 @@
 
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import {
   type EventLoop, type Executor, Future, newEventLoop, RuntimeError, setLogger, sleep, ThreadPoolExecutor, ValueError,
@@ -160,7 +160,11 @@ withLoop("exceptions thrown in the worker arrive as rejections with the same nam
 });
 
 withLoop("{ module, name } runs an exported function of a module (file:// URL string or URL)", async (loop) => {
-  const path = `/tmp/tsyncio_executor_${Date.now()}_${Math.floor(Math.random() * 1e9)}.mjs`;
+  // A fresh directory: Bun caches the listings of the directories above the
+  // project (the module would be invisible in /tmp itself when the project
+  // lives under /tmp, as in CI's clone).
+  const dir = mkdtempSync("/tmp/tsyncio-executor-");
+  const path = `${dir}/module.mjs`;
   writeFileSync(path, [
     "export function triple(x) { return x * 3; }",
     "export async function greet(name) { await null; return `hello ${name}`; }",
@@ -186,6 +190,7 @@ withLoop("{ module, name } runs an exported function of a module (file:// URL st
     assert.throws(() => loop.runInExecutor(null, { module: url.href, name: 3 as unknown as string }), isA(TypeError));
   } finally {
     unlinkSync(path);
+    rmdirSync(dir);
   }
 });
 
