@@ -293,17 +293,8 @@ export class SelectorSocketTransport extends SelectorTransport {
   _readReadyData = (): void => {
     if (this._connLost) return;
     const buf = this._loop._recvBuffer;
-    const n = libc.recv(this._fd, buf, buf.byteLength, 0);
-    if (n < 0) {
-      const errno = native.errno();
-      if (isRetry(errno)) return;
-      this._fatalError(OSError.fromErrno(errno), "Fatal read error on socket transport");
-      return;
-    }
-    if (n === 0) {
-      this._readReadyOnEof();
-      return;
-    }
+    const n = this._recv(buf);
+    if (n <= 0) return;
     try {
       this._protocol.dataReceived!(buf.slice(0, n));
     } catch (exc) {
@@ -322,23 +313,30 @@ export class SelectorSocketTransport extends SelectorTransport {
       this._fatalError(exc, "Fatal error: protocol.getBuffer() call failed.");
       return;
     }
-    const n = libc.recv(this._fd, buf, buf.byteLength, 0);
-    if (n < 0) {
-      const errno = native.errno();
-      if (isRetry(errno)) return;
-      this._fatalError(OSError.fromErrno(errno), "Fatal read error on socket transport");
-      return;
-    }
-    if (n === 0) {
-      this._readReadyOnEof();
-      return;
-    }
+    const n = this._recv(buf);
+    if (n <= 0) return;
     try {
       this._protocol.bufferUpdated!(n);
     } catch (exc) {
       this._fatalError(exc, "Fatal error: protocol.bufferUpdated() call failed.");
     }
   };
+
+  /**
+   * @internal One recv into `buf`: the byte count, or 0 when there is
+   * nothing to deliver (would block, EOF handled, or a fatal error handled).
+   */
+  _recv(buf: Uint8Array): number {
+    const n = libc.recv(this._fd, buf, buf.byteLength, 0);
+    if (n > 0) return n;
+    if (n === 0) {
+      this._readReadyOnEof();
+      return 0;
+    }
+    const errno = native.errno();
+    if (!isRetry(errno)) this._fatalError(OSError.fromErrno(errno), "Fatal read error on socket transport");
+    return 0;
+  }
 
   /** @internal the peer sent EOF: the protocol decides between half-close and close */
   _readReadyOnEof(): void {
