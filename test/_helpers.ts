@@ -96,3 +96,29 @@ export async function settledFds(): Promise<number[]> {
   return openFds();
 }
 let warmedUp = false;
+
+/**
+ * A test body run once per selector with a fresh loop, which is closed
+ * afterwards, and a check that no descriptor leaked.
+ */
+export function loopTestsEachSelector(
+  register: (name: string, fn: () => Promise<void>) => void,
+): (name: string, fn: (loop: EventLoop) => Promise<void>) => void {
+  return (name, fn) => {
+    for (const selector of SELECTORS) {
+      register(`[${selector}] ${name}`, async () => {
+        const before = await settledFds();
+        const loop = newEventLoop({ selector });
+        try {
+          await fn(loop);
+        } finally {
+          loop.close();
+        }
+        const after = await settledFds();
+        if (JSON.stringify(after) !== JSON.stringify(before)) {
+          throw new Error(`descriptors leaked: before ${before}, after ${after}`);
+        }
+      });
+    }
+  };
+}
