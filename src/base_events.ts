@@ -73,6 +73,7 @@ export abstract class BaseEventLoop {
   /** @internal */ _waiting = false;
   /** @internal */ _wakeQueued = false;
   /** @internal */ _hostTimer: unknown = null;
+  /** @internal when (host ms) the armed host timer fires */ _hostTimerAt = 0;
   /** @internal */ _sliceStart = 0;
   /** @internal */ _microtasks = false;
   /** @internal */ _runSettle: ((err?: unknown) => void) | null = null;
@@ -481,10 +482,24 @@ export abstract class BaseEventLoop {
     this._waiting = true;
     if (timeout > 0) {
       // Round up: a 0.3 ms wait must not become a busy loop.
-      this._hostTimer = native.setTimer(this._wakeFromHost, Math.ceil(timeout * 1000));
+      const ms = Math.ceil(timeout * 1000);
+      const at = native.now() + ms;
+      // A host timer already armed to fire no later than needed stays armed:
+      // re-arming at every idle would cost two host calls per message.
+      if (this._hostTimer === null || this._hostTimerAt > at) {
+        if (this._hostTimer !== null) native.clearTimer(this._hostTimer);
+        this._hostTimer = native.setTimer(this._onHostTimer, ms);
+        this._hostTimerAt = at;
+      }
     }
     if (this._hasIo()) this._parkIo(this._wakeFromHost);
   }
+
+  /** @internal */
+  _onHostTimer = (): void => {
+    this._hostTimer = null;
+    this._wakeFromHost();
+  };
 
   /** @internal */
   _wake(): void {
@@ -505,7 +520,7 @@ export abstract class BaseEventLoop {
   /** @internal */
   _leaveIdle(release: boolean): void {
     this._waiting = false;
-    if (this._hostTimer !== null) {
+    if (release && this._hostTimer !== null) {
       native.clearTimer(this._hostTimer);
       this._hostTimer = null;
     }
