@@ -27,7 +27,11 @@ export {
   setEventLoopPolicy,
 } from "./src/events.ts";
 export { type EventLoopOptions, type FileLike, SelectorEventLoop } from "./src/selector_events.ts";
-export { EventLoop, interleaveAddrinfos, NetEventLoop } from "./src/net_events.ts";
+export { interleaveAddrinfos, NetEventLoop } from "./src/net_events.ts";
+export { EventLoop, UnixEventLoop } from "./src/unix_events.ts";
+export { ReadPipeTransport, WritePipeTransport } from "./src/unix_pipes.ts";
+export { type SubprocessInfo, UnixSubprocessTransport } from "./src/base_subprocess.ts";
+export { DEVNULL, PIPE, type StdioOption, STDOUT, type SubprocessOptions } from "./src/spawn.ts";
 export { Server } from "./src/server.ts";
 export { BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol } from "./src/protocols.ts";
 export { BaseTransport, type DatagramTransport, type ReadTransport, type SubprocessTransport, type Transport, type WriteTransport } from "./src/transports.ts";
@@ -65,9 +69,32 @@ export {
   ProcessLookupError,
   RuntimeError,
   SendfileNotAvailableError,
+  SSLCertVerificationError,
+  SSLEOFError,
+  SSLError,
+  SSLSyscallError,
+  SSLWantReadError,
+  SSLWantWriteError,
+  SSLZeroReturnError,
   TimeoutError,
   ValueError,
 } from "./src/errors.ts";
+export {
+  CERT_NONE,
+  CERT_OPTIONAL,
+  CERT_REQUIRED,
+  createDefaultContext,
+  type PeerCertificate,
+  PROTOCOL_TLS,
+  PROTOCOL_TLS_CLIENT,
+  PROTOCOL_TLS_SERVER,
+  Purpose,
+  SSLContext,
+  SSLObject,
+  TLSVersion,
+  type X509Name,
+} from "./src/ssl.ts";
+export { SSLProtocolTransport } from "./src/sslproto.ts";
 export {
   AF_INET,
   AF_INET6,

@@ -71,6 +71,15 @@ export function darwinConstants(_arch: "x64" | "arm64"): OsConstants {
     SA_LEN: true,
     SOCKADDR_IN_SIZE: 16, SOCKADDR_IN6_SIZE: 28, SOCKADDR_UN_SIZE: 106, SOCKADDR_STORAGE_SIZE: 128,
     ADDRINFO_SIZE: 48, AI_ADDRLEN_OFFSET: 16, AI_ADDR_OFFSET: 32, AI_CANONNAME_OFFSET: 24, AI_NEXT_OFFSET: 40,
+
+    // ---- processes (<spawn.h>: the opaque types are one pointer each; sigset_t is 4 bytes) ----
+    POSIX_SPAWN_SETPGROUP: 0x02, POSIX_SPAWN_SETSIGDEF: 0x04, POSIX_SPAWN_SETSIGMASK: 0x08, POSIX_SPAWN_SETSID: 0x400,
+    SPAWN_FILE_ACTIONS_SIZE: 16, SPAWNATTR_SIZE: 16, SIGSET_SIZE: 16,
+    WNOHANG: 1,
+    O_RDWR: 2,
+    F_DUPFD_CLOEXEC: 67,
+    X_OK: 1,
+    SYS_pidfd_open: 0,
     errnoNames,
     signals: {
       SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGEMT: 7, SIGFPE: 8, SIGKILL: 9,

@@ -111,6 +111,64 @@ export const libcSymbols = def({
   if_nametoindex: { params: ["buf"], result: "u32" },
   // char *if_indextoname(unsigned int ifindex, char *ifname)
   if_indextoname: { params: ["u32", "buf"], result: "ptr" },
+
+  // ---- processes (posix_spawn; the opaque structs are zeroed JavaScript buffers) ----
+  // int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *file_actions,
+  //                 const posix_spawnattr_t *attrp, char *const argv[], char *const envp[])
+  // Returns an errno value (it does not set errno); glibc reports a failed exec here too.
+  posix_spawn: { params: ["buf", "buf", "buf", "buf", "buf", "buf"], result: "i32" },
+  // int posix_spawnp(...same as posix_spawn...): searches PATH (the caller's) for `file`
+  posix_spawnp: { params: ["buf", "buf", "buf", "buf", "buf", "buf"], result: "i32" },
+  // int posix_spawn_file_actions_init(posix_spawn_file_actions_t *file_actions)
+  posix_spawn_file_actions_init: { params: ["buf"], result: "i32" },
+  // int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *file_actions)
+  posix_spawn_file_actions_destroy: { params: ["buf"], result: "i32" },
+  // int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *file_actions, int fildes, int newfildes)
+  // (fildes == newfildes clears FD_CLOEXEC in the child: glibc >= 2.29, POSIX 2024)
+  posix_spawn_file_actions_adddup2: { params: ["buf", "i32", "i32"], result: "i32" },
+  // int posix_spawn_file_actions_addclose(posix_spawn_file_actions_t *file_actions, int fildes)
+  posix_spawn_file_actions_addclose: { params: ["buf", "i32"], result: "i32" },
+  // int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *file_actions, int fildes,
+  //                                      const char *path, int oflag, mode_t mode)
+  posix_spawn_file_actions_addopen: { params: ["buf", "i32", "buf", "i32", "u32"], result: "i32" },
+  // int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *file_actions, int lowfd):
+  // glibc >= 2.34 (close_range in the child)
+  posix_spawn_file_actions_addclosefrom_np: { params: ["buf", "i32"], result: "i32", optional: true, os: "linux" },
+  // int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *file_actions, const char *path):
+  // glibc >= 2.29, macOS >= 10.15
+  posix_spawn_file_actions_addchdir_np: { params: ["buf", "buf"], result: "i32", optional: true },
+  // int posix_spawnattr_init(posix_spawnattr_t *attr)
+  posix_spawnattr_init: { params: ["buf"], result: "i32" },
+  // int posix_spawnattr_destroy(posix_spawnattr_t *attr)
+  posix_spawnattr_destroy: { params: ["buf"], result: "i32" },
+  // int posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags): a short travels as an int
+  posix_spawnattr_setflags: { params: ["buf", "i32"], result: "i32" },
+  // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *sigdefault)
+  posix_spawnattr_setsigdefault: { params: ["buf", "buf"], result: "i32" },
+  // int posix_spawnattr_setsigmask(posix_spawnattr_t *attr, const sigset_t *sigmask)
+  posix_spawnattr_setsigmask: { params: ["buf", "buf"], result: "i32" },
+  // int posix_spawnattr_setpgroup(posix_spawnattr_t *attr, pid_t pgroup)
+  posix_spawnattr_setpgroup: { params: ["buf", "i32"], result: "i32" },
+  // int sigemptyset(sigset_t *set)
+  sigemptyset: { params: ["buf"], result: "i32" },
+  // int sigaddset(sigset_t *set, int signum)
+  sigaddset: { params: ["buf", "i32"], result: "i32" },
+  // int sigfillset(sigset_t *set)
+  sigfillset: { params: ["buf"], result: "i32" },
+  // pid_t waitpid(pid_t pid, int *wstatus, int options): always for one pid of ours, never -1
+  waitpid: { params: ["i32", "buf", "i32"], result: "i32" },
+  // int pidfd_open(pid_t pid, unsigned int flags): glibc >= 2.36 (Linux >= 5.3)
+  pidfd_open: { params: ["i32", "u32"], result: "i32", optional: true, os: "linux" },
+  // long syscall(long number, ...): variadic, called with two longs; for pidfd_open on
+  // glibc < 2.36. The result is read as an int (a descriptor or -1).
+  syscall: { params: ["i64", "i64", "i64"], result: "i32", optional: true, os: "linux" },
+  // int access(const char *pathname, int mode)
+  access: { params: ["buf", "i32"], result: "i32" },
+  // void *dlsym(void *handle, const char *symbol): in libc since glibc 2.34; with
+  // handle = RTLD_DEFAULT (NULL on Linux) it finds `environ`, the live environment
+  dlsym: { params: ["buf", "buf"], result: "ptr", optional: true, os: "linux" },
+  // char ***_NSGetEnviron(void): macOS's way to reach `environ` from a shared library
+  _NSGetEnviron: { params: [], result: "ptr", optional: true, os: "darwin" },
 });
 
 export type LibcSymbols = typeof libcSymbols;

@@ -66,6 +66,23 @@ export interface OsConstants {
   /** struct addrinfo (LP64): size and field offsets (ai_addr and ai_canonname swap places on the BSDs). */
   ADDRINFO_SIZE: number; AI_ADDRLEN_OFFSET: number; AI_ADDR_OFFSET: number; AI_CANONNAME_OFFSET: number;
   AI_NEXT_OFFSET: number;
+
+  // ---- processes ----
+  /** posix_spawnattr flags (POSIX_SPAWN_SETSID: glibc >= 2.26, macOS). */
+  POSIX_SPAWN_SETPGROUP: number; POSIX_SPAWN_SETSIGDEF: number; POSIX_SPAWN_SETSIGMASK: number;
+  POSIX_SPAWN_SETSID: number;
+  /**
+   * Bytes to allocate for posix_spawn_file_actions_t, posix_spawnattr_t and
+   * sigset_t: at least their size (80, 336 and 128 on glibc LP64), rounded up.
+   */
+  SPAWN_FILE_ACTIONS_SIZE: number; SPAWNATTR_SIZE: number; SIGSET_SIZE: number;
+  WNOHANG: number;
+  O_RDWR: number;
+  F_DUPFD_CLOEXEC: number;
+  X_OK: number;
+  /** The pidfd_open system call number (the same on every Linux architecture); 0 elsewhere. */
+  SYS_pidfd_open: number;
+
   /** errno number → symbolic name ("ECONNREFUSED"). */
   errnoNames: Record<number, string>;
   /** Signal name → number. */

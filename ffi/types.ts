@@ -67,13 +67,29 @@ declare const pointerBrand: unique symbol;
  */
 export type Pointer = { readonly [pointerBrand]: true };
 
-/** The bound libc table: one function per symbol (or null when optional and absent). */
-export type Libc = {
+/** A bound symbol table: one function per symbol (or null when optional and absent). */
+export type Bound<T extends Record<string, SymbolDef>> = {
   // deno-lint-ignore no-explicit-any
-  [K in keyof LibcSymbols]: LibcSymbols[K] extends { optional: true } ? ((...args: any[]) => any) | null
+  [K in keyof T]: T[K] extends { optional: true } ? ((...args: any[]) => any) | null
     // deno-lint-ignore no-explicit-any
     : (...args: any[]) => any;
 };
+
+/** The bound libc table. */
+export type Libc = Bound<LibcSymbols>;
+
+/**
+ * A JavaScript function C can call through a function pointer (made with
+ * {@link Native.makeCallback}). Only synchronous calls on the JavaScript
+ * thread are supported: C may call it while the core is inside an FFI call
+ * (OpenSSL's ALPN selection during `SSL_do_handshake`), never from another
+ * thread. Keep it alive while C may call it; `close()` frees it.
+ */
+export interface NativeCallback {
+  /** The C function pointer, to pass as a `ptr` argument. */
+  readonly pointer: Pointer;
+  close(): void;
+}
 
 /**
  * Parks until one of a set of descriptors is ready, without holding the
@@ -130,6 +146,27 @@ export interface Native {
   startWorker(source: string, onMessage: (msg: unknown) => void, onError: (err: unknown) => void): HostWorker;
   /** Number of CPUs available to this process. */
   cpuCount(): number;
+
+  // ---- other libraries ----
+
+  /**
+   * Open the first of `paths` (dlopen names or absolute paths) that loads
+   * and has every non-optional symbol of `symbols`, and bind the table the
+   * way `libc` is bound; null when none does (the caller decides whether
+   * that is an error: libssl is only needed once TLS is used).
+   *
+   * The library's own calls resolve inside itself and its dependencies
+   * first (RTLD_DEEPBIND on Node): the Node binary exports its statically
+   * linked OpenSSL, which would otherwise interpose on libssl's calls into
+   * libcrypto, so errors would land in Node's error queue, not ours.
+   */
+  loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null;
+  /**
+   * A C function pointer that calls `fn` (see {@link NativeCallback}).
+   * Parameters typed `ptr` arrive as {@link Pointer}s, integers as numbers;
+   * `result` is an integer type or `void`.
+   */
+  makeCallback(params: readonly CType[], result: CType, fn: (...args: never[]) => number | void): NativeCallback;
   /**
    * Listen for a signal ("SIGINT") through the host's own signal API: a libc
    * handler cannot call into JavaScript, and signalfd loses the race with the

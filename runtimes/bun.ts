@@ -6,7 +6,7 @@
 
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { BlockingSymbol, CType, HostWorker, Libc, Native, Pointer, SymbolDef } from "../ffi/types.ts";
+import type { BlockingSymbol, Bound, CType, HostWorker, Libc, Native, NativeCallback, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 import { webWorker } from "./web_worker.ts";
 
@@ -47,7 +47,7 @@ hostOnMessage((m) => {
 
 export async function createNative(): Promise<Native> {
   // A dynamic import keeps bundles that also serve Node free of bun:ffi.
-  const { dlopen, read, ptr: bunPtr, toArrayBuffer, CString } = await import("bun:ffi" as string);
+  const { dlopen, read, ptr: bunPtr, toArrayBuffer, CString, JSCallback } = await import("bun:ffi" as string);
   const os = process.platform === "darwin" ? "darwin" : "linux";
   const arch = process.arch === "arm64" ? "arm64" : "x64";
   const c = osConstants(os, arch);
@@ -158,6 +158,44 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+
+    loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
+      for (const path of paths) {
+        // deno-lint-ignore no-explicit-any
+        const libDefs: Record<string, any> = {};
+        const maybe = new Set<string>();
+        for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+          if (def.os && def.os !== os) continue;
+          if (def.optional) maybe.add(name);
+          libDefs[name] = { args: def.params.map((p) => bunType[p]), returns: bunType[def.result] };
+        }
+        let lib = null;
+        // As for libc: one missing symbol fails the whole dlopen, so drop absent optional ones and retry.
+        while (lib === null) {
+          try {
+            lib = dlopen(path, libDefs);
+          } catch (e) {
+            const missing = [...maybe].find((n) => n in libDefs && String(e).includes(n));
+            if (!missing) break;
+            delete libDefs[missing];
+          }
+        }
+        if (lib === null) continue;
+        const table: Record<string, unknown> = {};
+        for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+          const f = lib.symbols[name];
+          if (!f) table[name] = null;
+          else if (def.result === "cstr") table[name] = (...a: unknown[]) => String(f(...a) ?? "");
+          else table[name] = f;
+        }
+        return table as Bound<T>;
+      }
+      return null;
+    },
+    makeCallback(params, result, fn): NativeCallback {
+      const cb = new JSCallback(fn, { args: params.map((p) => bunType[p]), returns: bunType[result] });
+      return { pointer: cb.ptr as Pointer, close: () => cb.close() };
+    },
     addSignalListener: (name, fn) => void process.on(name, fn),
     removeSignalListener: (name, fn) => void process.off(name, fn),
 

@@ -5,7 +5,7 @@
 
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { BlockingSymbol, SymbolDef, CType, HostWorker, Libc, Native, Pointer } from "../ffi/types.ts";
+import type { BlockingSymbol, Bound, SymbolDef, CType, HostWorker, Libc, Native, NativeCallback, Pointer } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 import { webWorker } from "./web_worker.ts";
 
@@ -81,6 +81,41 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+
+    loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
+      // deno-lint-ignore no-explicit-any
+      const libDefs: Record<string, any> = {};
+      for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+        if (def.os && def.os !== os) continue;
+        libDefs[name] = { parameters: def.params.map((p) => denoType[p]), result: denoType[def.result], optional: def.optional ?? false };
+      }
+      for (const path of paths) {
+        let lib;
+        try {
+          // Fails when the library is absent or lacks a required symbol: try the next one.
+          lib = Deno.dlopen(path, libDefs);
+        } catch {
+          continue;
+        }
+        const table: Record<string, unknown> = {};
+        for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+          const f = lib.symbols[name] ?? null;
+          table[name] = f !== null && def.result === "cstr"
+            ? (...a: unknown[]) => {
+              const p = f(...a);
+              return p === null ? "" : new Deno.UnsafePointerView(p).getCString();
+            }
+            : f;
+        }
+        return table as Bound<T>;
+      }
+      return null;
+    },
+    makeCallback(params, result, fn): NativeCallback {
+      // Not ref'ed: a callback C calls synchronously need not keep the process alive.
+      const cb = new Deno.UnsafeCallback({ parameters: params.map((p) => denoType[p]), result: denoType[result] }, fn);
+      return { pointer: cb.pointer as Pointer, close: () => cb.close() };
+    },
     addSignalListener: (name, fn) => Deno.addSignalListener(name, fn),
     removeSignalListener: (name, fn) => Deno.removeSignalListener(name, fn),
 

@@ -7,7 +7,7 @@
 import type koffiTypes from "koffi";
 import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
-import type { BlockingSymbol, CType, HostWorker, Libc, Native, Parker, Pointer, SymbolDef } from "../ffi/types.ts";
+import type { BlockingSymbol, Bound, CType, HostWorker, Libc, Native, NativeCallback, Parker, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
 
 const koffiType: Record<CType, string> = {
@@ -43,14 +43,24 @@ export async function createNative(): Promise<Native> {
     }
   }
   const bound = libc as Libc;
+  const callbackProtos = new Map<string, ReturnType<typeof koffi.proto>>();
 
   const pollOffThread = (buf: Uint8Array, nfds: number) =>
     new Promise<number>((resolve) => raw.poll.async(buf, nfds, -1, (_err: unknown, r: number) => resolve(r)));
 
+  // The poll handle stays armed between waits while the loop runs: stopping
+  // and restarting it costs two epoll_ctl calls on Node's own epoll per
+  // wake-up. While nobody waits, a readiness report is simply ignored.
   class NodeParker implements Parker {
     #handles = new Map<number, ReturnType<typeof koffi.node.poll>>();
     #active: ReturnType<typeof koffi.node.poll> | null = null;
+    #cb: (() => void) | null = null;
     #threads: ThreadParker | null = null;
+    #fire = () => {
+      const cb = this.#cb;
+      this.#cb = null;
+      cb?.();
+    };
     park(pollfds: Uint8Array, nfds: number, cb: () => void, dedicated = false): void {
       // uv_poll makes its descriptor non-blocking: use it only on our own epoll fd.
       if (!dedicated || nfds !== 1) {
@@ -59,22 +69,24 @@ export async function createNative(): Promise<Native> {
         return;
       }
       const fd = new DataView(pollfds.buffer, pollfds.byteOffset, 8).getInt32(0, true);
-      const fire = () => {
-        this.unpark(false);
-        cb();
-      };
+      this.#cb = cb;
       let h = this.#handles.get(fd);
+      if (h === this.#active && h) return; // still armed
+      this.#active?.stop();
       if (!h) {
-        h = koffi.node.poll(fd, { readable: true }, fire);
+        h = koffi.node.poll(fd, { readable: true }, this.#fire);
         this.#handles.set(fd, h);
       } else {
-        h.start({ readable: true }, fire);
+        h.start({ readable: true }, this.#fire);
       }
       this.#active = h;
     }
     unpark(release: boolean): void {
-      this.#active?.stop();
-      this.#active = null;
+      this.#cb = null;
+      if (release) {
+        this.#active?.stop();
+        this.#active = null;
+      }
       this.#threads?.unpark(release);
     }
     close(): void {
@@ -114,6 +126,46 @@ export async function createNative(): Promise<Native> {
       };
     },
     cpuCount: () => availableParallelism(),
+
+    loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
+      for (const path of paths) {
+        let lib: ReturnType<typeof koffi.load>;
+        try {
+          // RTLD_DEEPBIND: Node exports its own OpenSSL, which would interpose (see Native.loadLibrary).
+          lib = koffi.load(path, { deep: os === "linux" });
+        } catch {
+          continue;
+        }
+        const table: Record<string, unknown> = {};
+        let complete = true;
+        for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+          table[name] = null;
+          if (def.os && def.os !== os) continue;
+          try {
+            table[name] = lib.func(name, koffiType[def.result], def.params.map((p) => koffiType[p]));
+          } catch {
+            if (!def.optional) {
+              complete = false;
+              break;
+            }
+          }
+        }
+        if (complete) return table as Bound<T>;
+        lib.unload();
+      }
+      return null;
+    },
+    makeCallback(params, result, fn): NativeCallback {
+      // One prototype per signature: koffi names types, and a name can be declared once.
+      const sig = `${koffiType[result]}(${params.map((p) => koffiType[p]).join(",")})`;
+      let proto = callbackProtos.get(sig);
+      if (!proto) {
+        proto = koffi.proto(`tsyncio_cb${callbackProtos.size}`, koffiType[result], params.map((p) => koffiType[p]));
+        callbackProtos.set(sig, proto);
+      }
+      const pointer = koffi.register(fn as (...a: unknown[]) => unknown, koffi.pointer(proto));
+      return { pointer: pointer as unknown as Pointer, close: () => koffi.unregister(pointer) };
+    },
     addSignalListener: (name, fn) => void process.on(name as NodeJS.Signals, fn),
     removeSignalListener: (name, fn) => void process.off(name as NodeJS.Signals, fn),
 

@@ -184,3 +184,64 @@ function describeErrno(errno: number): string {
 export function raiseErrno(context?: string): never {
   throw OSError.fromErrno(native.errno(), context);
 }
+
+/** Python's `ssl.SSL_ERROR_*` numbers, used as `SSLError.errno`. */
+const sslErrorCodes: Record<number, string> = {
+  1: "SSL_ERROR_SSL", 2: "SSL_ERROR_WANT_READ", 3: "SSL_ERROR_WANT_WRITE", 4: "SSL_ERROR_WANT_X509_LOOKUP",
+  5: "SSL_ERROR_SYSCALL", 6: "SSL_ERROR_ZERO_RETURN", 7: "SSL_ERROR_WANT_CONNECT", 8: "SSL_ERROR_EOF",
+};
+
+/**
+ * A TLS failure (Python's `ssl.SSLError`, an OSError): `errno` is one of
+ * Python's `SSL_ERROR_*` numbers (1 for a protocol error, 8 for an EOF that
+ * broke the protocol), `code` its name; `library` ("SSL", "PEM", ...) and
+ * `reason` ("WRONG_VERSION_NUMBER") come from OpenSSL's error queue when it
+ * had an entry, as Python reports them.
+ */
+export class SSLError extends OSError {
+  override name = "SSLError";
+  library: string | null;
+  reason: string | null;
+  constructor(errno: number, message: string, library: string | null = null, reason: string | null = null) {
+    super(errno, message, message);
+    this.code = sslErrorCodes[errno] ?? `SSL_ERROR_${errno}`;
+    this.library = library;
+    this.reason = reason;
+  }
+}
+/** The peer closed the TLS session (close_notify) where data was expected. */
+export class SSLZeroReturnError extends SSLError {
+  override name = "SSLZeroReturnError";
+}
+/** More bytes from the peer are needed before the operation can go on. */
+export class SSLWantReadError extends SSLError {
+  override name = "SSLWantReadError";
+}
+/** More bytes must be sent before the operation can go on. */
+export class SSLWantWriteError extends SSLError {
+  override name = "SSLWantWriteError";
+}
+/** OpenSSL reported a system-call failure without more detail. */
+export class SSLSyscallError extends SSLError {
+  override name = "SSLSyscallError";
+}
+/** The connection ended in a way that broke the TLS protocol (no close_notify where one was due). */
+export class SSLEOFError extends SSLError {
+  override name = "SSLEOFError";
+}
+/**
+ * The peer's certificate failed verification (Python's
+ * `ssl.SSLCertVerificationError`, also `ssl.CertificateError`):
+ * `verifyCode` is OpenSSL's X509_V_ERR_* number (62 for a hostname
+ * mismatch) and `verifyMessage` its text.
+ */
+export class SSLCertVerificationError extends SSLError {
+  override name = "SSLCertVerificationError";
+  verifyCode: number;
+  verifyMessage: string;
+  constructor(message: string, verifyCode: number, verifyMessage: string, library: string | null = "SSL", reason: string | null = "CERTIFICATE_VERIFY_FAILED") {
+    super(1, message, library, reason);
+    this.verifyCode = verifyCode;
+    this.verifyMessage = verifyMessage;
+  }
+}

@@ -4,7 +4,7 @@
 
 import { RuntimeError } from "./errors.ts";
 import type { EventLoopOptions } from "./selector_events.ts";
-import { EventLoop } from "./net_events.ts";
+import { EventLoop } from "./unix_events.ts";
 import { BaseEventLoop } from "./base_events.ts";
 import { _getRunningLoop, getRunningLoop, hooks } from "./running.ts";
 import { formatValue } from "./format.ts";

@@ -22,7 +22,9 @@ import { Server } from "./server.ts";
 import { staggeredRace } from "./staggered.ts";
 import { formatValue } from "./format.ts";
 import { logger } from "./log.ts";
-import type { BaseTransport } from "./transports.ts";
+import type { BaseTransport, Transport } from "./transports.ts";
+import { SSLContext } from "./ssl.ts";
+import { checkSslTimeout, SSLProtocol, SSLProtocolTransport } from "./sslproto.ts";
 
 type Factory = () => AnyProtocol;
 type G<T> = Generator<unknown, T, unknown>;
@@ -81,9 +83,44 @@ export interface DatagramOptions {
   reuseAddress?: unknown;
 }
 
-function checkSsl(o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown; sslShutdownTimeout?: unknown }): void {
-  if (o.ssl !== undefined && o.ssl !== null && o.ssl !== false) {
-    throw new NotImplementedError("TLS (ssl=) is not implemented yet");
+/** How a stream connection gets TLS: what SSLProtocol is made with. */
+interface TlsArgs {
+  /** true: a default client context (asyncio's `ssl=True`). */
+  ssl: SSLContext | true;
+  serverSide: boolean;
+  serverHostname: string | null;
+  handshakeTimeout: number | null;
+  shutdownTimeout: number | null;
+}
+
+/**
+ * asyncio's checks of the TLS arguments, made before anything is opened:
+ * `ssl` is an SSLContext, true (clients: a default context) or
+ * null/false/undefined; the TLS-only options need it (ValueError without);
+ * timeouts are positive. Returns the TLS arguments, or null for plain TCP.
+ */
+function checkSsl(
+  o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null },
+  serverSide = false,
+): TlsArgs | null {
+  if (o.ssl !== undefined && o.ssl !== null && typeof o.ssl !== "boolean" && !(o.ssl instanceof SSLContext)) {
+    throw new TypeError(`ssl must be an SSLContext, true or null, got ${formatValue(o.ssl)}`);
+  }
+  if (o.ssl) {
+    // Server side needs a certificate, which only a context the caller made can hold.
+    if (o.ssl === true && serverSide) throw new ValueError("Server side SSL needs a valid SSLContext");
+    if (o.serverHostname !== undefined && o.serverHostname !== null && typeof o.serverHostname !== "string") {
+      throw new TypeError(`serverHostname must be a string, got ${formatValue(o.serverHostname)}`);
+    }
+    checkSslTimeout(o.sslHandshakeTimeout, "sslHandshakeTimeout");
+    checkSslTimeout(o.sslShutdownTimeout, "sslShutdownTimeout");
+    return {
+      ssl: o.ssl as SSLContext | true,
+      serverSide,
+      serverHostname: (o.serverHostname as string | null | undefined) ?? null,
+      handshakeTimeout: o.sslHandshakeTimeout ?? null,
+      shutdownTimeout: o.sslShutdownTimeout ?? null,
+    };
   }
   if (o.serverHostname !== undefined && o.serverHostname !== null) {
     throw new ValueError("serverHostname is only meaningful with ssl");
@@ -94,6 +131,7 @@ function checkSsl(o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTime
   if (o.sslShutdownTimeout !== undefined && o.sslShutdownTimeout !== null) {
     throw new ValueError("sslShutdownTimeout is only meaningful with ssl");
   }
+  return null;
 }
 
 function checkFactory(f: unknown): void {
@@ -209,16 +247,25 @@ export class NetEventLoop extends SelectorEventLoop {
    * With several addresses they are tried in turn, or raced with Happy
    * Eyeballs when `happyEyeballsDelay` is set; if all fail, one error names
    * every attempt (an AggregateError of them with `allReturnErrors`).
+   * With `ssl` (an SSLContext, or true for a default client context) the
+   * transport is TLS over the socket and resolves once the handshake is
+   * done; the certificate must match `serverHostname`, which defaults to
+   * `host` ("" skips the check).
    */
-  createConnection(protocolFactory: Factory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+  createConnection(protocolFactory: Factory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
-    checkSsl(options);
-    return this.createTask(this._createConnection(protocolFactory, host, port, options));
+    const tls = checkSsl(options);
+    if (tls !== null && tls.serverHostname === null) {
+      // The name dialled is the name verified (asyncio); serverHostname "" skips the check.
+      if (!host) throw new ValueError("You must set serverHostname when using ssl without a host");
+      tls.serverHostname = host;
+    }
+    return this.createTask(this._createConnection(protocolFactory, host, port, options, tls));
   }
 
   /** @internal */
-  *_createConnection(factory: Factory, host: string | null, port: number | string | null, o: ConnectionOptions): G<[SelectorSocketTransport, AnyProtocol]> {
+  *_createConnection(factory: Factory, host: string | null, port: number | string | null, o: ConnectionOptions, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     let sock = o.sock ?? null;
     const family = o.family ?? 0, proto = o.proto ?? 0, flags = o.flags ?? 0;
     let interleave = o.interleave ?? null;
@@ -264,7 +311,7 @@ export class NetEventLoop extends SelectorEventLoop {
       if (sock === null) throw new ValueError("host and port was not specified and no sock specified");
       if (sock.type !== C.SOCK_STREAM) throw new ValueError(`A Stream Socket was expected, got ${sock}`);
     }
-    return yield* this._createConnectionTransport(sock, factory);
+    return yield* this._createConnectionTransport(sock, factory, {}, null, tls);
   }
 
   /** @internal one attempt: a socket, an optional local bind, a connect; the socket is closed on failure */
@@ -303,11 +350,27 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** @internal */
-  *_createConnectionTransport(sock: Socket, factory: Factory, extra: Record<string, unknown> = {}, server: Server | null = null): G<[SelectorSocketTransport, AnyProtocol]> {
+  *_createConnectionTransport(sock: Socket, factory: Factory, extra: Record<string, unknown> = {}, server: Server | null = null, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     sock.setblocking(false);
     const protocol = factory();
     const waiter = this.createFuture<void>();
-    const transport = new SelectorSocketTransport(this, sock, protocol, waiter, extra, server);
+    let transport: Transport;
+    if (tls !== null) {
+      // TLS is a protocol on the socket transport; the waiter waits for the handshake.
+      let sslProtocol: SSLProtocol;
+      try {
+        sslProtocol = new SSLProtocol(this, protocol, tls.ssl === true ? null : tls.ssl, waiter, tls.serverSide, tls.serverHostname, {
+          handshakeTimeout: tls.handshakeTimeout, shutdownTimeout: tls.shutdownTimeout,
+        });
+      } catch (e) {
+        sock.close();
+        throw e;
+      }
+      new SelectorSocketTransport(this, sock, sslProtocol, null, extra, server);
+      transport = sslProtocol._appTransport;
+    } else {
+      transport = new SelectorSocketTransport(this, sock, protocol, waiter, extra, server);
+    }
     try {
       yield* waiter;
     } catch (e) {
@@ -318,23 +381,25 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** Wrap an already accepted stream socket in a transport. */
-  connectAcceptedSocket(protocolFactory: Factory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+  connectAcceptedSocket(protocolFactory: Factory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
-    checkSsl(options);
+    const tls = checkSsl(options, true);
     if (!(sock instanceof Socket) || sock.type !== C.SOCK_STREAM) {
       throw new ValueError(`A Stream Socket was expected, got ${formatValue(sock)}`);
     }
-    return this.createTask(this._createConnectionTransport(sock, protocolFactory));
+    return this.createTask(this._createConnectionTransport(sock, protocolFactory, {}, null, tls));
   }
 
   /** Connect to the UNIX socket at `path` (or over `sock`). */
-  createUnixConnection(protocolFactory: Factory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[SelectorSocketTransport, AnyProtocol]> {
+  createUnixConnection(protocolFactory: Factory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
-    checkSsl(options);
+    const tls = checkSsl(options);
+    // A path names no host to verify: the caller says which (asyncio's rule).
+    if (tls !== null && tls.serverHostname === null) throw new ValueError("you have to pass serverHostname when using ssl");
     const self = this;
-    return this.createTask((function* (): G<[SelectorSocketTransport, AnyProtocol]> {
+    return this.createTask((function* (): G<[Transport, AnyProtocol]> {
       let sock = options.sock ?? null;
       if (path !== null) {
         if (sock !== null) throw new ValueError("path and sock can not be specified at the same time");
@@ -353,7 +418,61 @@ export class NetEventLoop extends SelectorEventLoop {
           throw new ValueError(`A UNIX Domain Stream Socket was expected, got ${sock}`);
         }
       }
-      return yield* self._createConnectionTransport(sock, protocolFactory);
+      return yield* self._createConnectionTransport(sock, protocolFactory, {}, null, tls);
+    })());
+  }
+
+  /**
+   * Upgrade an open connection to TLS (asyncio's `start_tls`): a TLS layer
+   * for `protocol` goes over `transport` (a stream transport, or a TLS one:
+   * TLS inside TLS), and the result resolves with the new transport once
+   * the handshake is done; use it from then on, not `transport`. The
+   * accepting side passes `serverSide: true`; a client that verifies
+   * hostnames passes `serverHostname`. `protocol.connectionMade` is not
+   * called again.
+   *
+   * @example
+   * ```ts
+   * // a STARTTLS-style upgrade, on the client
+   * const tls = await loop.startTls(transport, protocol, ctx, { serverHostname: "mail.example" });
+   * tls.write(data);
+   * ```
+   */
+  startTls(
+    transport: Transport,
+    protocol: AnyProtocol,
+    sslContext: SSLContext,
+    options: { serverSide?: boolean; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Future<SSLProtocolTransport> {
+    this._checkClosed();
+    if (!(sslContext instanceof SSLContext)) {
+      throw new TypeError(`sslContext is expected to be an SSLContext, got ${formatValue(sslContext)}`);
+    }
+    if (!(transport instanceof SelectorSocketTransport) && !(transport instanceof SSLProtocolTransport)) {
+      throw new TypeError(`transport ${formatValue(transport)} is not supported by startTls()`);
+    }
+    checkSslTimeout(options.sslHandshakeTimeout, "sslHandshakeTimeout");
+    checkSslTimeout(options.sslShutdownTimeout, "sslShutdownTimeout");
+    const self = this;
+    return this.createTask((function* (): G<SSLProtocolTransport> {
+      const waiter = self.createFuture<void>();
+      const sslProtocol = new SSLProtocol(self, protocol, sslContext, waiter, options.serverSide ?? false, options.serverHostname ?? null, {
+        handshakeTimeout: options.sslHandshakeTimeout, shutdownTimeout: options.sslShutdownTimeout, callConnectionMade: false,
+      });
+      // Pause first, so that no byte reaches the TLS layer before its connectionMade.
+      transport.pauseReading();
+      transport.setProtocol(sslProtocol);
+      const conmade = self._callSoon(() => sslProtocol.connectionMade(transport), []);
+      const resume = self._callSoon(() => transport.resumeReading(), []);
+      try {
+        yield* waiter;
+      } catch (e) {
+        transport.close();
+        conmade.cancel();
+        resume.cancel();
+        throw e;
+      }
+      return sslProtocol._appTransport;
     })());
   }
 
@@ -362,13 +481,16 @@ export class NetEventLoop extends SelectorEventLoop {
   /**
    * Listen on `host` (a name, a list of them, or ""/null for every
    * interface) and `port`, or on `sock`; each accepted connection gets a
-   * protocol from `protocolFactory`. Resolves with the Server.
+   * protocol from `protocolFactory`. Resolves with the Server. With `ssl`
+   * (an SSLContext holding the server's certificate) each connection is TLS,
+   * and its protocol hears `connectionMade` once the handshake is done.
    */
   createServer(protocolFactory: Factory, host: string | string[] | null = null, port: number | string | null = null, options: ServerOptions = {}): Future<Server> {
     this._checkClosed();
     checkFactory(protocolFactory);
-    if (options.ssl === true) throw new TypeError("ssl argument must be an SSLContext or null");
-    checkSsl(options);
+    // A server needs a certificate, so a boolean is no context (asyncio's TypeError).
+    if (typeof options.ssl === "boolean") throw new TypeError("ssl argument must be an SSLContext or null");
+    const tls = checkSsl(options, true);
     const self = this;
     return this.createTask((function* (): G<Server> {
       const backlog = options.backlog ?? 100;
@@ -436,6 +558,7 @@ export class NetEventLoop extends SelectorEventLoop {
       }
       for (const s of sockets) s.setblocking(false);
       const server = new Server(self, sockets, protocolFactory, backlog);
+      server._tls = tls;
       if (options.startServing ?? true) yield* server.startServing();
       return server;
     })());
@@ -448,7 +571,8 @@ export class NetEventLoop extends SelectorEventLoop {
   createUnixServer(protocolFactory: Factory, path: string | null = null, options: UnixServerOptions = {}): Future<Server> {
     this._checkClosed();
     checkFactory(protocolFactory);
-    checkSsl(options);
+    if (typeof options.ssl === "boolean") throw new TypeError("ssl argument must be an SSLContext or null");
+    const tls = checkSsl(options, true);
     const self = this;
     return this.createTask((function* (): G<Server> {
       let sock = options.sock ?? null;
@@ -482,6 +606,7 @@ export class NetEventLoop extends SelectorEventLoop {
       }
       sock.setblocking(false);
       const server = new Server(self, [sock], protocolFactory, backlog);
+      server._tls = tls;
       if ((options.cleanup ?? true) && ownPath !== null) {
         const identity = fileIdentity(ownPath);
         server._onClose = () => {
@@ -537,7 +662,26 @@ export class NetEventLoop extends SelectorEventLoop {
     let transport: BaseTransport | undefined;
     try {
       protocol = server._protocolFactory() as AnyProtocol;
-      transport = new SelectorSocketTransport(this, conn, protocol, null, extra, server);
+      const tls = server._tls as TlsArgs | null;
+      if (tls === null) {
+        transport = new SelectorSocketTransport(this, conn, protocol, null, extra, server);
+        return;
+      }
+      const waiter = this.createFuture<void>();
+      const sslProtocol = new SSLProtocol(this, protocol, tls.ssl as SSLContext, waiter, true, null, {
+        handshakeTimeout: tls.handshakeTimeout, shutdownTimeout: tls.shutdownTimeout,
+      });
+      transport = new SelectorSocketTransport(this, conn, sslProtocol, null, extra, server);
+      const app = sslProtocol._appTransport, p = protocol;
+      // A failed handshake is the client's business: asyncio reports it in debug mode only.
+      waiter.addDoneCallback(() => {
+        const exc = waiter.cancelled() ? null : waiter.exception();
+        if (exc === null || exc === undefined) return;
+        app.close();
+        if (this.getDebug()) {
+          this.callExceptionHandler({ message: "Error on transport creation for incoming connection", exception: exc, protocol: p, transport: app });
+        }
+      });
     } catch (exc) {
       if (transport === undefined) conn.close();
       else transport.close();
@@ -713,7 +857,7 @@ export class NetEventLoop extends SelectorEventLoop {
    * Send a file over a stream transport (its buffer is flushed first, and
    * reading pauses meanwhile); resolves with the bytes sent.
    */
-  sendfile(transport: SelectorSocketTransport, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
+  sendfile(transport: Transport, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
     this._checkClosed();
     const self = this;
     return this.createTask((function* (): G<number> {
@@ -810,7 +954,3 @@ function readAt(fd: number, buf: Uint8Array, n: number, offset: number): number 
   return r;
 }
 
-
-/** The event loop of this platform (asyncio 3.13's `asyncio.EventLoop`). */
-export const EventLoop = NetEventLoop;
-export type EventLoop = NetEventLoop;

@@ -7,7 +7,7 @@ import { type Coroutine } from "./coroutines.ts";
 import { ensureFutureOn, type BaseEventLoop } from "./base_events.ts";
 import { getEventLoop, newEventLoop, setEventLoop } from "./events.ts";
 import { _getRunningLoop } from "./running.ts";
-import type { EventLoop } from "./net_events.ts";
+import type { EventLoop } from "./unix_events.ts";
 
 /**
  * Run `main` on a new loop and return its result (`main` may also be a

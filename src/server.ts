@@ -27,6 +27,8 @@ export class Server implements TransportServer {
   /** @internal */ _backlog: number;
   /** @internal */ _serving = false;
   /** @internal */ _servingForeverFut: Future<void> | null = null;
+  /** @internal TLS for accepted connections (net_events.ts's TlsArgs), or null */
+  _tls: unknown = null;
   /** @internal called once the listening sockets are closed (unlinks a UNIX path) */
   _onClose: (() => void) | null = null;
 

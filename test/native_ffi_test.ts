@@ -170,4 +170,41 @@ test("per-OS bindings: sendfile and accept4 on Linux only; stat/lstat, unlink, i
   assert.ok(native.isNull(libc.if_indextoname(0x7ffffff0, name)));
 });
 
+test("loadLibrary: the first path that loads with every required symbol; null when none does", () => {
+  const libcName = linux ? "libc.so.6" : "libSystem.B.dylib";
+  const table = {
+    getpid: { params: [], result: "i32" },
+    tsyncio_no_such_symbol: { params: [], result: "i32", optional: true },
+  } as const;
+  const t = native.loadLibrary(["libtsyncio-missing.so.9", libcName], table);
+  assert.ok(t !== null);
+  assert.is(t!.getpid(), libc.getpid());
+  assert.is(t!.tsyncio_no_such_symbol, null, "an absent optional symbol is null");
+  assert.is(native.loadLibrary(["libtsyncio-missing.so.9"], table), null);
+  const required = { tsyncio_no_such_symbol: { params: [], result: "i32" } } as const;
+  assert.is(native.loadLibrary([libcName], required), null, "a library without a required symbol does not count");
+});
+
+test("makeCallback: C calls JavaScript synchronously (qsort's comparator)", () => {
+  const t = native.loadLibrary([linux ? "libc.so.6" : "libSystem.B.dylib"], {
+    qsort: { params: ["buf", "usize", "usize", "ptr"], result: "void" },
+  } as const)!;
+  const calls: number[] = [];
+  const cb = native.makeCallback(["ptr", "ptr"], "i32", (a: unknown, b: unknown) => {
+    const x = new DataView(native.readBytes(a as never, 0, 4).buffer).getInt32(0, true);
+    const y = new DataView(native.readBytes(b as never, 0, 4).buffer).getInt32(0, true);
+    calls.push(x);
+    return x - y;
+  });
+  try {
+    const arr = new Int32Array(new ArrayBuffer(20));
+    arr.set([5, 3, 9, 1, 7]);
+    t.qsort(new Uint8Array(arr.buffer), 5, 4, cb.pointer);
+    assert.equal(Array.from(arr), [1, 3, 5, 7, 9]);
+    assert.ok(calls.length > 0);
+  } finally {
+    cb.close();
+  }
+});
+
 test.run();
