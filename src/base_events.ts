@@ -33,6 +33,10 @@ const MIN_SCHEDULED_TIMER_HANDLES = 100;
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 /** How long a slice may hold the thread before promise continuations get a turn. */
 const SLICE_MS = 1;
+/** How long (ms) to keep polling before parking while traffic flows. */
+const SPIN_MS = 0.05;
+/** A wait shorter than this (ms) means traffic is flowing. */
+const IO_BUSY_MS = 0.5;
 
 export type ExceptionHandler = (loop: BaseEventLoop, context: Record<string, unknown>) => void;
 export type TaskFactory = (loop: BaseEventLoop, coro: Coroutine, options: TaskOptions) => Task<unknown>;
@@ -74,6 +78,9 @@ export abstract class BaseEventLoop {
   /** @internal */ _wakeQueued = false;
   /** @internal */ _hostTimer: unknown = null;
   /** @internal when (host ms) the armed host timer fires */ _hostTimerAt = 0;
+  /** @internal when (host ms) the loop last went idle */ _idleSince = 0;
+  /** @internal the last wait was short: traffic is flowing */ _ioBusy = false;
+  /** @internal ready descriptors were already queued for the next iteration */ _ioHarvested = false;
   /** @internal */ _sliceStart = 0;
   /** @internal */ _microtasks = false;
   /** @internal */ _runSettle: ((err?: unknown) => void) | null = null;
@@ -448,6 +455,7 @@ export abstract class BaseEventLoop {
       if (this._ready.length === 0) {
         const timeout = this._idleTimeout();
         if (timeout !== 0) {
+          if (this._spinForIo(timeout)) continue;
           this._goIdle(timeout);
           return;
         }
@@ -477,9 +485,29 @@ export abstract class BaseEventLoop {
     return t <= 0 ? 0 : Math.min(t, MAXIMUM_SELECT_TIMEOUT);
   }
 
+  /**
+   * @internal While I/O is busy (the last wait ended quickly), poll a little
+   * longer before parking: parking and waking cost a thread hop on some hosts,
+   * more than a few zero-timeout polls. Returns true when something became ready.
+   */
+  _spinForIo(timeout: number): boolean {
+    if (SPIN_MS <= 0 || !this._ioBusy || !this._hasIo() || this._microtasks) return false;
+    const now = native.now();
+    const end = now + Math.min(SPIN_MS, timeout < 0 ? SPIN_MS : timeout * 1000);
+    while (native.now() < end) {
+      this._processIo();
+      if (this._ready.length > 0) {
+        this._ioHarvested = true; // the next iteration must not queue them twice
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** @internal */
   _goIdle(timeout: number): void {
     this._waiting = true;
+    this._idleSince = native.now();
     if (timeout > 0) {
       // Round up: a 0.3 ms wait must not become a busy loop.
       const ms = Math.ceil(timeout * 1000);
@@ -514,6 +542,7 @@ export abstract class BaseEventLoop {
     if (!this._waiting) return;
     this._leaveIdle(false);
     this._sliceStart = native.now();
+    this._ioBusy = this._sliceStart - this._idleSince < IO_BUSY_MS;
     this._slice();
   };
 
@@ -542,7 +571,8 @@ export abstract class BaseEventLoop {
 
   /** @internal one iteration: asyncio's `_run_once` without the blocking wait */
   _runOnce(): void {
-    this._processIo();
+    if (this._ioHarvested) this._ioHarvested = false;
+    else this._processIo();
     const heap = this._scheduled;
     if (heap.length > 0) {
       if (heap.length > MIN_SCHEDULED_TIMER_HANDLES &&
