@@ -11,7 +11,7 @@ const root = new URL("..", import.meta.url).pathname;
 const filter = process.argv.slice(2);
 // The client needs a server: the server's --once run starts it itself.
 const skip = new Set(["tcp_echo_client.ts"]);
-const args = { "tcp_echo_server.ts": ["--once"] };
+const args = { "tcp_echo_server.ts": ["--once"], "signals.ts": ["--once"] };
 const examples = readdirSync(join(root, "examples"))
   .filter((f) => f.endsWith(".ts") && !skip.has(f))
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
