@@ -8,4 +8,17 @@ await build({
 });
 const r = spawnSync("npx", ["tsc", "-p", ".", "--noEmit", "false", "--declaration", "--emitDeclarationOnly",
   "--outDir", "dist", "--rewriteRelativeImportExtensions"], { stdio: "inherit" });
-process.exit(r.status ?? 1);
+if (r.status !== 0) process.exit(r.status ?? 1);
+// Declarations keep the sources' ".ts" specifiers; consumers resolve ".js" to the .d.ts beside it.
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+function fix(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) fix(p);
+    else if (p.endsWith(".d.ts")) {
+      writeFileSync(p, readFileSync(p, "utf8").replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']+)\.ts\2/g, "$1$2$3.js$2"));
+    }
+  }
+}
+fix("dist");
