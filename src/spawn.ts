@@ -450,9 +450,18 @@ function checkOpen(fd: number, what: string): number {
   return fd;
 }
 
+/** Linux's F_SETPIPE_SZ: bulk transfers through a child move 4× fewer wake-ups with 256 KiB pipes. */
+const F_SETPIPE_SZ = 1031;
+const PIPE_SIZE = 256 * 1024;
+
 /** pipe2(O_CLOEXEC); on systems without it (macOS), pipe + FD_CLOEXEC. */
 function makePipe(fds: Uint8Array): number {
-  if (libc.pipe2) return libc.pipe2(fds, C.O_CLOEXEC);
+  if (libc.pipe2) {
+    const r = libc.pipe2(fds, C.O_CLOEXEC);
+    // Best effort: the size may exceed /proc/sys/fs/pipe-max-size for unprivileged users.
+    if (r === 0 && native.os === "linux") libc.fcntl(new Int32Array(fds.buffer, fds.byteOffset, 1)[0], F_SETPIPE_SZ, PIPE_SIZE);
+    return r;
+  }
   if (libc.pipe(fds) < 0) return -1;
   const v = new Int32Array(fds.buffer, fds.byteOffset, 2);
   for (const fd of v) libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC);
