@@ -240,9 +240,22 @@ interface ContextState {
   alpnCallback: NativeCallback | null;
 }
 
+/** How many OpenSSL objects we made and have not freed yet (see {@link _liveSslObjects}). */
+const live = { ctx: 0, ssl: 0, bio: 0 };
+
+/**
+ * @internal debugging: the OpenSSL objects alive now, made here and not yet
+ * freed: SSL_CTX (freed when its SSLContext is collected), SSL and BIO
+ * (freed when a connection ends). The tests check that no connection leaks one.
+ */
+export function _liveSslObjects(): { ctx: number; ssl: number; bio: number } {
+  return { ...live };
+}
+
 const contextFinalizer = new FinalizationRegistry<ContextState>((state) => {
   // Connections up-ref the SSL_CTX, so freeing our reference never pulls it from under one.
   lib?.ssl.SSL_CTX_free(state.ctx);
+  live.ctx--;
   state.alpnCallback?.close();
 });
 
@@ -280,6 +293,7 @@ export class SSLContext {
     o.crypto.ERR_clear_error();
     const ctx = o.ssl.SSL_CTX_new(o.tlsMethod);
     if (native.isNull(ctx)) throw queueError(undefined, "failed to allocate SSL context");
+    live.ctx++;
     this.protocol = protocol;
     this._ctx = ctx;
     this.#state = { ctx, alpn: null, alpnCallback: null };
@@ -591,7 +605,11 @@ export function createDefaultContext(
 
 // ---- SSLObject ----
 
-const sslFinalizer = new FinalizationRegistry<Pointer>((ssl) => lib?.ssl.SSL_free(ssl));
+const sslFinalizer = new FinalizationRegistry<Pointer>((ssl) => {
+  lib?.ssl.SSL_free(ssl);
+  live.ssl--;
+  live.bio -= 2;
+});
 
 const oidNames = new Map<string, string>();
 
@@ -647,6 +665,8 @@ export class SSLObject {
     sslFinalizer.register(this, ssl, this);
     this.#rbio = o.crypto.BIO_new(o.memMethod);
     this.#wbio = o.crypto.BIO_new(o.memMethod);
+    live.ssl++;
+    live.bio += 2;
     // An empty memory BIO means "retry later", not end of stream.
     o.crypto.BIO_ctrl(this.#rbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, null);
     o.crypto.BIO_ctrl(this.#wbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, null);
@@ -835,6 +855,8 @@ export class SSLObject {
     sslFinalizer.unregister(this);
     this.#o.ssl.SSL_free(this.#ssl);
     this.#ssl = null;
+    live.ssl--;
+    live.bio -= 2;
   }
 
   /** The exception Python raises for SSL_get_error's `err`. */

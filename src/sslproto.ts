@@ -355,7 +355,8 @@ export class SSLProtocol implements AnyProtocol {
     this._backlog.clear();
     this._connLost++;
     this._appTransport._closed = true;
-    const handshaking = this._state === DO_HANDSHAKE;
+    // (An abort() mid-handshake has set the state to UNWRAPPED already; the waiter still waits.)
+    const handshaking = this._state === DO_HANDSHAKE || (this._waiter !== null && !this._waiter.done());
     if (!handshaking && (this._appState === APP_CON_MADE || this._appState === APP_EOF)) {
       this._appState = APP_CON_LOST;
       const app = this._appProtocol;
@@ -628,6 +629,11 @@ export class SSLProtocol implements AnyProtocol {
           return;
         }
         transport.write(sslOutBuffer.subarray(0, n));
+        if (n < sslOutBuffer.byteLength) {
+          // A memory BIO hands over all it has: less than asked for means it is empty now.
+          this._controlAppWriting(0);
+          return;
+        }
         if (this._sslWritingPaused) break;
       }
     }
@@ -688,7 +694,12 @@ export class SSLProtocol implements AnyProtocol {
       const n = this._sslObject._read(appInBuffer, total, appInBuffer.byteLength - total);
       if (n > 0) {
         total += n;
-        if (total < appInBuffer.byteLength) continue;
+        if (total < appInBuffer.byteLength) {
+          // OpenSSL decrypts a record at a time and reads no further ahead than that record: a
+          // short read with nothing left in the input BIO means there is nothing more yet.
+          if (this._sslObject._pendingIn() === 0) break;
+          continue;
+        }
         this._appProtocol.dataReceived?.(appInBuffer.slice(0, total));
         total = 0;
         // The application may have paused or closed while handling that.

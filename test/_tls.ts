@@ -118,6 +118,8 @@ interface CertOptions {
   usage?: "server" | "client";
   issuer?: Issued;
   days?: number;
+  /** Already expired: valid from 30 days ago until yesterday. */
+  expired?: boolean;
 }
 
 async function issue(o: CertOptions): Promise<Issued> {
@@ -151,7 +153,9 @@ async function issue(o: CertOptions): Promise<Issued> {
     uint(serial),
     ECDSA_SHA256(),
     o.issuer ? o.issuer.subject : subject,
-    seq(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + (o.days ?? 30) * 86400_000))),
+    o.expired
+      ? seq(utcTime(new Date(now - 30 * 86400_000)), utcTime(new Date(now - 86400_000)))
+      : seq(utcTime(new Date(now - 3600_000)), utcTime(new Date(now + (o.days ?? 30) * 86400_000))),
     subject,
     spki,
     tlv(0xa3, seq(...exts)),
@@ -180,6 +184,9 @@ export interface TestPki {
   otherCaFile: string;
   rogueCert: string;
   rogueKey: string;
+  /** A server certificate for localhost and 127.0.0.1 from the trusted CA that expired yesterday. */
+  expiredCert: string;
+  expiredKey: string;
 }
 
 /** Make the test PKI under a fresh directory in /tmp. */
@@ -192,6 +199,7 @@ export async function makeTestPki(): Promise<TestPki> {
   const client = await issue({ cn: "tsyncio test client", usage: "client", issuer: ca });
   const other = await issue({ cn: "untrusted CA", ca: true });
   const rogue = await issue({ cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"], usage: "server", issuer: other });
+  const expired = await issue({ cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"], usage: "server", issuer: ca, expired: true });
   const w = (f: string, text: string) => {
     writeFileSync(`${dir}/${f}`, text);
     return `${dir}/${f}`;
@@ -209,6 +217,8 @@ export async function makeTestPki(): Promise<TestPki> {
     otherCaFile: w("other-ca.pem", other.certPem),
     rogueCert: w("rogue.pem", rogue.certPem + other.certPem),
     rogueKey: w("rogue.key", rogue.keyPem),
+    expiredCert: w("expired.pem", expired.certPem + ca.certPem),
+    expiredKey: w("expired.key", expired.keyPem),
   };
 }
 

@@ -4,9 +4,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   BufferedProtocol,
+  CancelledError,
   CERT_NONE,
   CERT_REQUIRED,
   ConnectionAbortedError,
+  ConnectionResetError,
   createDefaultContext,
   type EventLoop,
   FileNotFoundError,
@@ -32,6 +34,8 @@ import {
 import { captureExceptions, isA, settledFds } from "./_helpers.ts";
 import { dec, Echo, enc, pattern, Recorder, runUntil, sha256, tempSocketPath } from "./_net.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
+import { _liveSslObjects } from "../src/ssl.ts";
+import { SSLProtocol } from "../src/sslproto.ts";
 
 let pki: TestPki;
 
@@ -63,6 +67,7 @@ function port(server: Server): number {
 const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
   test(name, async () => {
     const before = await settledFds();
+    const live = _liveSslObjects();
     const loop = newEventLoop();
     try {
       await fn(loop);
@@ -70,6 +75,8 @@ const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
       loop.close();
     }
     assert.equal(await settledFds(), before, "no descriptor leaked");
+    const after = _liveSslObjects();
+    assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "no SSL or BIO object leaked");
   });
 
 async function expectRejects(loop: EventLoop, fut: PromiseLike<unknown>, cls: new (...a: never[]) => Error, re?: RegExp): Promise<Error> {
@@ -358,11 +365,11 @@ t("peer closes TCP without close_notify: eofReceived then connectionLost(null); 
   }
 });
 
-t("4 MiB through TLS and back, checked by hash", async (loop) => {
+t("16 MiB through TLS and back, checked by hash", async (loop) => {
   const server = await loop.runUntilComplete(loop.createServer(() => new Echo(), "127.0.0.1", 0, { ssl: serverContext() }));
   const [tr, p] = await loop.runUntilComplete(loop.createConnection(() => new Recorder(), "localhost", port(server), { ssl: clientContext() }));
   const c = p as Recorder;
-  const data = pattern(4 * 1024 * 1024, 7);
+  const data = pattern(16 * 1024 * 1024, 7);
   tr.write(data);
   await runUntil(loop, () => c.received.length >= data.length, 30);
   assert.is(c.received.length, data.length);
@@ -557,6 +564,163 @@ t("shutdown timeout: close_notify the peer never answers → connectionLost(Time
   assert.match(c.lost!.message, "SSL shutdown timed out");
   srv[0].transport!.resumeReading();
   await runUntil(loop, () => srv[0].events.includes("lost"));
+  await closeServer(loop, server);
+});
+
+t("an expired server certificate → SSLCertVerificationError (code 10, certificate has expired)", async (loop) => {
+  const seen = captureExceptions(loop);
+  const server = await loop.runUntilComplete(loop.createServer(() => new Protocol(), "127.0.0.1", 0, {
+    ssl: serverContext(pki.expiredCert, pki.expiredKey),
+  }));
+  const e = await expectRejects(
+    loop,
+    loop.createConnection(() => new Protocol(), "localhost", port(server), { ssl: clientContext() }),
+    SSLCertVerificationError,
+    /CERTIFICATE_VERIFY_FAILED.*certificate has expired/,
+  ) as SSLCertVerificationError;
+  assert.is(e.verifyCode, 10);
+  assert.is(e.verifyMessage, "certificate has expired");
+  // Unverified, the same certificate is accepted.
+  const lax = clientContext();
+  lax.checkHostname = false;
+  lax.verifyMode = CERT_NONE;
+  const [tr, p] = await loop.runUntilComplete(loop.createConnection(() => new Recorder(), "localhost", port(server), { ssl: lax }));
+  tr.close();
+  await runUntil(loop, () => (p as Recorder).events.includes("lost"));
+  await closeServer(loop, server);
+  assert.equal(seen, []);
+});
+
+t("no common protocol version (server at most TLS 1.2, client at least TLS 1.3) → SSLError on both sides, no hang", async (loop) => {
+  const seen = captureExceptions(loop);
+  const sctx = serverContext();
+  sctx.maximumVersion = TLSVersion.TLSv1_2;
+  const made: string[] = [];
+  const server = await loop.runUntilComplete(loop.createServer(() => {
+    made.push("server");
+    return new Protocol();
+  }, "127.0.0.1", 0, { ssl: sctx }));
+  const cctx = clientContext();
+  cctx.minimumVersion = TLSVersion.TLSv1_3;
+  const t0 = loop.time();
+  const e = await expectRejects(
+    loop,
+    loop.createConnection(() => new Protocol(), "localhost", port(server), { ssl: cctx, sslHandshakeTimeout: 10 }),
+    SSLError,
+    /\[SSL: (TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE)\]/,
+  );
+  assert.not.ok(e instanceof SSLCertVerificationError);
+  assert.ok(loop.time() - t0 < 5, "failed at once, not by the handshake timeout");
+  await closeServer(loop, server);
+  assert.equal(seen, []);
+});
+
+t("a peer that closes or talks garbage mid-handshake → an error, no hang", async (loop) => {
+  // A plain TCP server: the first closes every connection at once, the second answers in plain text.
+  const closer = await loop.runUntilComplete(loop.createServer(() => {
+    const r = new Recorder();
+    r.connectionMade = (tr) => tr.close();
+    return r;
+  }, "127.0.0.1", 0));
+  const t0 = loop.time();
+  await expectRejects(
+    loop,
+    loop.createConnection(() => new Protocol(), "localhost", port(closer), { ssl: clientContext(), sslHandshakeTimeout: 10 }),
+    ConnectionResetError,
+    /TLS handshake/,
+  );
+  const garbage = await loop.runUntilComplete(loop.createServer(() => {
+    const r = new Recorder();
+    r.connectionMade = (tr) => tr.write(enc.encode("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
+    return r;
+  }, "127.0.0.1", 0));
+  await expectRejects(
+    loop,
+    loop.createConnection(() => new Protocol(), "localhost", port(garbage), { ssl: clientContext(), sslHandshakeTimeout: 10 }),
+    SSLError,
+    /\[SSL: (WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE)\]/,
+  );
+  // A TLS server whose client sends garbage: the server drops it and keeps serving.
+  const seen = captureExceptions(loop);
+  const lost: (Error | null)[] = [];
+  const tls = await loop.runUntilComplete(loop.createServer(() => new Echo(), "127.0.0.1", 0, { ssl: serverContext() }));
+  const [raw, rp] = await loop.runUntilComplete(loop.createConnection(() => {
+    const r = new Recorder();
+    r.onLost = () => lost.push(r.lost!);
+    return r;
+  }, "127.0.0.1", port(tls)));
+  raw.write(enc.encode("GET / HTTP/1.1\r\n\r\n"));
+  await runUntil(loop, () => (rp as Recorder).events.includes("lost"));
+  const [tr, p] = await loop.runUntilComplete(loop.createConnection(() => new Recorder(), "localhost", port(tls), { ssl: clientContext() }));
+  tr.write(enc.encode("still there"));
+  await runUntil(loop, () => (p as Recorder).received.length === 11);
+  tr.close();
+  await runUntil(loop, () => (p as Recorder).events.includes("lost"));
+  assert.ok(loop.time() - t0 < 5);
+  for (const s of [closer, garbage, tls]) await closeServer(loop, s);
+  assert.equal(seen, []);
+});
+
+t("abort() during the handshake: the waiter rejects, connectionMade never comes, nothing leaks", async (loop) => {
+  // A server that never answers: the client stays in its handshake.
+  const silent = await loop.runUntilComplete(loop.createServer(() => new Protocol(), "127.0.0.1", 0));
+  const app = new Recorder();
+  const waiter = loop.createFuture<void>();
+  const sp = new SSLProtocol(loop, app, clientContext(), waiter, false, "localhost");
+  const [raw] = await loop.runUntilComplete(loop.createConnection(() => sp, "127.0.0.1", port(silent)));
+  await runUntil(loop, () => sp._handshakeTimer !== null);
+  assert.not.ok(waiter.done());
+  sp._appTransport.abort();
+  assert.ok(sp._appTransport.isClosing());
+  await expectRejects(loop, waiter, ConnectionResetError, /TLS handshake/);
+  await runUntil(loop, () => raw.isClosing());
+  assert.equal(app.events, [], "the application protocol was never connected");
+
+  // Cancelling createConnection mid-handshake closes the connection too.
+  const fut = loop.createConnection(() => new Protocol(), "localhost", port(silent), { ssl: clientContext() });
+  loop.callLater(0.05, () => fut.cancel());
+  await expectRejects(loop, fut, CancelledError);
+  silent.closeClients();
+  await closeServer(loop, silent);
+});
+
+t("1,000 handshakes in concurrent batches leak no descriptor and no OpenSSL object", async (loop) => {
+  const sctx = serverContext();
+  const cctx = clientContext();
+  let serverLost = 0;
+  const server = await loop.runUntilComplete(loop.createServer(() => {
+    const r = new Recorder();
+    r.onLost = () => serverLost++;
+    return r;
+  }, "127.0.0.1", 0, { ssl: sctx }));
+  const p0 = port(server);
+  // Warm up (first-use allocations), then count.
+  const [w, wp] = await loop.runUntilComplete(loop.createConnection(() => new Recorder(), "127.0.0.1", p0, { ssl: cctx }));
+  w.close();
+  await runUntil(loop, () => (wp as Recorder).events.includes("lost") && serverLost === 1);
+  const fds = await settledFds();
+  const live = _liveSslObjects();
+  const N = 1000, BATCH = 50;
+  const t0 = Date.now();
+  for (let done = 0; done < N; done += BATCH) {
+    const futs = Array.from({ length: BATCH }, () => loop.createConnection(() => new Recorder(), "127.0.0.1", p0, { ssl: cctx }));
+    const clients: Recorder[] = [];
+    await loop.runUntilComplete(function* () {
+      for (const f of futs) {
+        const [tr, p] = yield* f;
+        clients.push(p as Recorder);
+        tr.close();
+      }
+    });
+    await runUntil(loop, () => clients.every((c) => c.events.includes("lost")) && serverLost === 1 + done + BATCH, 20);
+    assert.ok(clients.every((c) => c.lost === null), "clean closes");
+  }
+  const secs = (Date.now() - t0) / 1000;
+  assert.ok(secs < 60, `took ${secs} s`);
+  const after = _liveSslObjects();
+  assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "every SSL and BIO was freed");
+  assert.ok(after.ctx <= live.ctx, "no SSL_CTX was made per connection");
+  assert.equal(await settledFds(), fds, "no descriptor leaked");
   await closeServer(loop, server);
 });
 
