@@ -13,7 +13,7 @@ const filter = process.argv.slice(2);
 const skip = new Set(["tcp_echo_client.ts"]);
 const args = { "tcp_echo_server.ts": ["--once"], "signals.ts": ["--once"] };
 const examples = readdirSync(join(root, "examples"))
-  .filter((f) => f.endsWith(".ts") && !skip.has(f))
+  .filter((f) => f.endsWith(".ts") && !skip.has(f) && !f.startsWith("_"))
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
 if (examples.length === 0) {
