@@ -32,6 +32,42 @@ export function isRetry(errno: number): boolean {
   return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
 }
 
+/** What the shared read helpers need of a transport (socket or pipe). */
+export interface ReadingTransport {
+  _protocol: AnyProtocol;
+  _fatalError(exc: unknown, message?: string): void;
+}
+
+/** A BufferedProtocol's buffer for the next read; null once a failure is handled. */
+export function protocolBuffer(t: ReadingTransport): Uint8Array | null {
+  try {
+    const buf = asBytes(t._protocol.getBuffer!(-1), "getBuffer() result");
+    if (buf.byteLength === 0) throw new RuntimeError("getBuffer() returned an empty buffer");
+    return buf;
+  } catch (exc) {
+    t._fatalError(exc, "Fatal error: protocol.getBuffer() call failed.");
+    return null;
+  }
+}
+
+/** Hand `n` bytes read into `buf` to a Protocol (a fresh copy it may keep). */
+export function deliverData(t: ReadingTransport, buf: Uint8Array, n: number): void {
+  try {
+    t._protocol.dataReceived!(buf.slice(0, n));
+  } catch (exc) {
+    t._fatalError(exc, "Fatal error: protocol.dataReceived() call failed.");
+  }
+}
+
+/** Tell a BufferedProtocol that `n` bytes landed in its buffer. */
+export function deliverBuffered(t: ReadingTransport, n: number): void {
+  try {
+    t._protocol.bufferUpdated!(n);
+  } catch (exc) {
+    t._fatalError(exc, "Fatal error: protocol.bufferUpdated() call failed.");
+  }
+}
+
 /** What a transport needs of its loop. */
 export interface TransportLoop {
   _addReader(fd: number, cb: Callback, ...args: unknown[]): Handle;
@@ -294,32 +330,16 @@ export class SelectorSocketTransport extends SelectorTransport {
     if (this._connLost) return;
     const buf = this._loop._recvBuffer;
     const n = this._recv(buf);
-    if (n <= 0) return;
-    try {
-      this._protocol.dataReceived!(buf.slice(0, n));
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.dataReceived() call failed.");
-    }
+    if (n > 0) deliverData(this, buf, n);
   };
 
   /** @internal */
   _readReadyBuffered = (): void => {
     if (this._connLost) return;
-    let buf: Uint8Array;
-    try {
-      buf = asBytes(this._protocol.getBuffer!(-1), "getBuffer() result");
-      if (buf.byteLength === 0) throw new RuntimeError("getBuffer() returned an empty buffer");
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.getBuffer() call failed.");
-      return;
-    }
+    const buf = protocolBuffer(this);
+    if (buf === null) return;
     const n = this._recv(buf);
-    if (n <= 0) return;
-    try {
-      this._protocol.bufferUpdated!(n);
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.bufferUpdated() call failed.");
-    }
+    if (n > 0) deliverBuffered(this, n);
   };
 
   /**

@@ -12,13 +12,13 @@
  */
 
 import { C, libc, native } from "./native.ts";
-import { codeToErrno, OSError, RuntimeError, ValueError } from "./errors.ts";
+import { codeToErrno, OSError, ValueError } from "./errors.ts";
 import { BaseTransport, computeWriteLimits, DEFAULT_HIGH_WATER } from "./transports.ts";
 import { type AnyProtocol, isBufferedProtocol } from "./protocols.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 import { logger } from "./log.ts";
 import { asBytes } from "./socket.ts";
-import { isRetry, MAX_READ, type TransportLoop } from "./selector_transports.ts";
+import { deliverBuffered, deliverData, isRetry, MAX_READ, protocolBuffer, type TransportLoop } from "./selector_transports.ts";
 import { fileobjToFd, type FileLike } from "./selector_events.ts";
 import type { Future } from "./futures.ts";
 
@@ -235,50 +235,31 @@ export class ReadPipeTransport extends PipeTransport {
   _readReadyData = (): void => {
     if (this._closing) return;
     const buf = this._loop._recvBuffer;
-    const n = libc.read(this._fd, buf, MAX_READ);
-    if (n < 0) {
-      const errno = native.errno();
-      if (!isRetry(errno)) this._fatalError(OSError.fromErrno(errno), "Fatal read error on pipe transport");
-      return;
-    }
-    if (n === 0) {
-      this._onEof();
-      return;
-    }
-    try {
-      this._protocol.dataReceived!(buf.slice(0, n));
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.dataReceived() call failed.");
-    }
+    const n = this._read(buf, MAX_READ);
+    if (n > 0) deliverData(this, buf, n);
   };
 
   /** @internal */
   _readReadyBuffered = (): void => {
     if (this._closing) return;
-    let buf: Uint8Array;
-    try {
-      buf = asBytes(this._protocol.getBuffer!(-1), "getBuffer() result");
-      if (buf.byteLength === 0) throw new RuntimeError("getBuffer() returned an empty buffer");
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.getBuffer() call failed.");
-      return;
-    }
-    const n = libc.read(this._fd, buf, buf.byteLength);
-    if (n < 0) {
-      const errno = native.errno();
-      if (!isRetry(errno)) this._fatalError(OSError.fromErrno(errno), "Fatal read error on pipe transport");
-      return;
-    }
+    const buf = protocolBuffer(this);
+    if (buf === null) return;
+    const n = this._read(buf, buf.byteLength);
+    if (n > 0) deliverBuffered(this, n);
+  };
+
+  /** @internal One read: the byte count, or 0 when there is nothing to deliver (EOF and errors handled). */
+  _read(buf: Uint8Array, max: number): number {
+    const n = libc.read(this._fd, buf, max);
+    if (n > 0) return n;
     if (n === 0) {
       this._onEof();
-      return;
+      return 0;
     }
-    try {
-      this._protocol.bufferUpdated!(n);
-    } catch (exc) {
-      this._fatalError(exc, "Fatal error: protocol.bufferUpdated() call failed.");
-    }
-  };
+    const errno = native.errno();
+    if (!isRetry(errno)) this._fatalError(OSError.fromErrno(errno), "Fatal read error on pipe transport");
+    return 0;
+  }
 
   /**
    * @internal The writer closed its end. A pipe has no half-close, so the
