@@ -33,13 +33,11 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { killGroup, live, log, options } from "./_harness.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-};
+const opt = options(args);
 for (const a of args) {
   if (!/^--(quick|only=.*|seconds=.*|warmup=.*|idle=.*|reps=.*|json=.*|help)$/.test(a)) {
     console.error(`unknown argument ${a}\nusage: node bench/run_net.mjs [--quick] [--only=name,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]`);
@@ -62,7 +60,6 @@ if (!(SECONDS > 0 && SECONDS <= 60) || !(WARMUP >= 0 && WARMUP <= 30) || !(IDLE 
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const out = join(root, ".build", "bench-net");
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
-const log = (s) => process.stderr.write(`${s}\n`);
 const rel = (s) => String(s).replaceAll(root, "");
 
 const ALL = ["c", "uvloop", "asyncio", "node", "bun", "deno", "tsyncio-node", "tsyncio-bun", "tsyncio-deno"];
@@ -78,26 +75,7 @@ if (only) {
   selected = ALL.filter((n) => want.has(n));
 }
 
-// ---- process bookkeeping: nothing is left behind ----
-const live = new Set(); // ChildProcess, spawned detached (own process group)
-function killGroup(child, sig) {
-  try {
-    process.kill(-child.pid, sig);
-  } catch {
-    try {
-      child.kill(sig);
-    } catch { /* gone */ }
-  }
-}
-process.on("exit", () => {
-  for (const c of live) killGroup(c, "SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    log(`\n${sig}: killing servers`);
-    process.exit(130);
-  });
-}
+// ---- process bookkeeping (bench/_harness.mjs): nothing is left behind ----
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

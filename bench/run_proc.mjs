@@ -21,6 +21,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { killGroup, live, log, options } from "./_harness.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -29,10 +30,7 @@ for (const a of args) {
   if (!/^--(quick|help|only=.*|n=\d+|conc=\d+|mib=\d+|reps=\d+)$/.test(a)) (console.error(`unknown argument ${a}\n${usage}`), process.exit(2));
 }
 if (args.includes("--help")) (console.log(usage), process.exit(0));
-const opt = (name, dflt) => {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-};
+const opt = options(args);
 const QUICK = args.includes("--quick");
 const N = Number(opt("n", QUICK ? 200 : 1000));
 const CONC = Number(opt("conc", 8));
@@ -50,31 +48,11 @@ for (const n of selected) if (!ALL.includes(n)) (console.error(`unknown runner $
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const out = join(root, ".build", "bench-proc");
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
-const log = (s) => process.stderr.write(`${s}\n`);
 const rel = (s) => String(s).replaceAll(root, "");
 const TIMEOUT = 90_000;
 const pass = [`--n=${N}`, `--conc=${CONC}`, `--mib=${MIB}`, `--reps=${REPS}`];
 
-// ---- process bookkeeping: nothing is left behind ----
-const live = new Set();
-function killGroup(child, sig) {
-  try {
-    process.kill(-child.pid, sig);
-  } catch {
-    try {
-      child.kill(sig);
-    } catch { /* gone */ }
-  }
-}
-process.on("exit", () => {
-  for (const c of live) killGroup(c, "SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    log(`\n${sig}: killing runners`);
-    process.exit(130);
-  });
-}
+// ---- process bookkeeping (bench/_harness.mjs): nothing is left behind ----
 
 /** Run a command in its own process group with a timeout; the last `{` line of its stdout is the result. */
 function runJson(label, argv) {

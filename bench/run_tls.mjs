@@ -30,13 +30,11 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
+import { killGroup, live, log, options } from "./_harness.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const a = args.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-};
+const opt = options(args);
 const USAGE = "usage: node bench/run_tls.mjs [--only=node,bun,deno,asyncio,tsyncio-node,tsyncio-bun,tsyncio-deno] [--seconds=N] [--warmup=N] [--reps=N] [--json=FILE]";
 for (const a of args) {
   if (!/^--(only=.*|seconds=.*|warmup=.*|reps=.*|json=.*|help)$/.test(a)) (console.error(`unknown argument ${a}\n${USAGE}`), process.exit(2));
@@ -53,7 +51,6 @@ if (!(SECONDS > 0 && SECONDS <= 30) || !(WARMUP >= 0 && WARMUP <= 10) || !(Numbe
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const out = join(root, ".build", "bench-tls");
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
-const log = (s) => process.stderr.write(`${s}\n`);
 const rel = (s) => String(s).replaceAll(root, "");
 const BUDGET_MS = 170_000; // the whole run: servers still waiting after this are skipped
 
@@ -70,26 +67,7 @@ if (only) {
   selected = ALL.filter((n) => want.has(n));
 }
 
-// ---- process bookkeeping: nothing is left behind ----
-const live = new Set();
-function killGroup(child, sig) {
-  try {
-    process.kill(-child.pid, sig);
-  } catch {
-    try {
-      child.kill(sig);
-    } catch { /* gone */ }
-  }
-}
-process.on("exit", () => {
-  for (const c of live) killGroup(c, "SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    log(`\n${sig}: killing servers`);
-    process.exit(130);
-  });
-}
+// ---- process bookkeeping (bench/_harness.mjs): nothing is left behind ----
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function startProc(argv) {
