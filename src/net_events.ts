@@ -10,7 +10,7 @@
 
 import { checkNonBlocking, SelectorEventLoop } from "./selector_events.ts";
 import { C, libc, native } from "./native.ts";
-import { codeToErrno, NotImplementedError, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
+import { codeToErrno, ConnectionError, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
 
 const EINPROGRESS = codeToErrno("EINPROGRESS");
 import type { Future } from "./futures.ts";
@@ -853,9 +853,32 @@ export class NetEventLoop extends SelectorEventLoop {
     return total;
   }
 
+  /** @internal sendfile on a transport without a socket of its own (TLS): read and write */
+  *_sendfileThroughTransport(transport: Transport, fd: number, offset: number, count: number | null): G<number> {
+    const stand = new SendfileFallbackProtocol(transport, this);
+    try {
+      const chunk = new Uint8Array(new ArrayBuffer(Math.min(count ?? 256 * 1024, 256 * 1024)));
+      let total = 0;
+      for (;;) {
+        const want = count === null ? chunk.byteLength : Math.min(count - total, chunk.byteLength);
+        if (want <= 0) break;
+        yield* stand.drain();
+        const n = readAt(fd, chunk, want, offset + total);
+        if (n === 0) break;
+        transport.write(chunk.subarray(0, n)); // write() copies what it cannot send at once
+        total += n;
+      }
+      yield* stand.drain();
+      return total;
+    } finally {
+      stand.restore();
+    }
+  }
+
   /**
    * Send a file over a stream transport (its buffer is flushed first, and
-   * reading pauses meanwhile); resolves with the bytes sent.
+   * reading pauses meanwhile); resolves with the bytes sent. Over TLS it
+   * reads and writes through the transport (unless `fallback` is false).
    */
   sendfile(transport: Transport, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
     this._checkClosed();
@@ -863,8 +886,10 @@ export class NetEventLoop extends SelectorEventLoop {
     return this.createTask((function* (): G<number> {
       if (transport.isClosing()) throw new RuntimeError("Transport is closing");
       if (!(transport instanceof SelectorSocketTransport)) {
+        // TLS and other layered transports: no sendfile(2), read and write instead.
         if (options.fallback === false) throw new SendfileNotAvailableError(`sendfile is not supported for transport ${transport}`);
-        throw new NotImplementedError("sendfile fallback for this kind of transport is not implemented yet");
+        checkSendfileArgs(null, offset, count);
+        return yield* self._sendfileThroughTransport(transport, typeof file === "number" ? file : file.fileno(), offset, count);
       }
       const sock = transport._sock!;
       checkSendfileArgs(sock, offset, count);
@@ -887,6 +912,67 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 }
 
+/**
+ * Stands in for a transport's protocol while sendfile writes through it:
+ * it learns when the transport's buffer drains, and gives the protocol back
+ * afterwards (asyncio's `_SendfileFallbackProtocol`).
+ */
+class SendfileFallbackProtocol {
+  #transport: Transport;
+  #protocol: AnyProtocol;
+  #loop: NetEventLoop;
+  #resumeReading: boolean;
+  #drained: Future<void> | null = null;
+  #lost: Error | null = null;
+
+  constructor(transport: Transport, loop: NetEventLoop) {
+    this.#transport = transport;
+    this.#protocol = transport.getProtocol();
+    this.#loop = loop;
+    this.#resumeReading = transport.isReading();
+    transport.pauseReading();
+    transport.setProtocol(this);
+  }
+
+  pauseWriting(): void {
+    if (this.#drained === null) this.#drained = this.#loop.createFuture<void>();
+  }
+
+  resumeWriting(): void {
+    const f = this.#drained;
+    this.#drained = null;
+    if (f && !f.done()) f.setResult(undefined);
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.#lost = exc ?? new ConnectionError(0, undefined, "Connection closed by peer");
+    const f = this.#drained;
+    this.#drained = null;
+    if (f && !f.done()) f.setException(this.#lost);
+    this.#protocol.connectionLost?.(exc);
+  }
+
+  dataReceived(): void {
+    throw new RuntimeError("Invalid state: reading should be paused");
+  }
+
+  eofReceived(): boolean {
+    return false;
+  }
+
+  /** Wait until the transport takes more (its buffer is at or below the low mark). */
+  *drain(): G<void> {
+    if (this.#lost) throw this.#lost;
+    if (this.#transport.isClosing()) throw new ConnectionError(0, undefined, "Connection closed by peer");
+    if (this.#drained) yield* this.#drained;
+  }
+
+  restore(): void {
+    this.#transport.setProtocol(this.#protocol);
+    if (this.#resumeReading && !this.#transport.isClosing()) this.#transport.resumeReading();
+  }
+}
+
 function* self_wait(loop: NetEventLoop, fd: number): G<void> {
   const f = loop.createFuture<void>();
   const h = loop._addWriter(fd, () => {
@@ -898,8 +984,8 @@ function* self_wait(loop: NetEventLoop, fd: number): G<void> {
   yield* f;
 }
 
-function checkSendfileArgs(sock: Socket, offset: number, count: number | null): void {
-  if (sock.type !== C.SOCK_STREAM) throw new ValueError("only SOCK_STREAM type sockets are supported");
+function checkSendfileArgs(sock: Socket | null, offset: number, count: number | null): void {
+  if (sock && sock.type !== C.SOCK_STREAM) throw new ValueError("only SOCK_STREAM type sockets are supported");
   if (count !== null) {
     if (!Number.isInteger(count)) throw new TypeError(`count must be a positive integer (got ${formatValue(count)})`);
     if (count <= 0) throw new ValueError(`count must be a positive integer (got ${count})`);

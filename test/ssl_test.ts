@@ -22,6 +22,7 @@ import {
   type Server,
   setLogger,
   socketpair,
+  SendfileNotAvailableError,
   SSLCertVerificationError,
   SSLContext,
   SSLError,
@@ -32,7 +33,7 @@ import {
   ValueError,
 } from "../mod.ts";
 import { captureExceptions, isA, settledFds } from "./_helpers.ts";
-import { dec, Echo, enc, pattern, Recorder, runUntil, sha256, tempSocketPath } from "./_net.ts";
+import { concat, dec, Echo, enc, pattern, Recorder, runUntil, sha256, tempSocketPath } from "./_net.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
 import { _liveSslObjects } from "../src/ssl.ts";
 import { SSLProtocol } from "../src/sslproto.ts";
@@ -799,6 +800,44 @@ t("bad input: TypeError and ValueError as asyncio, file and certificate errors",
   tr.close();
   server.closeClients();
   await closeServer(loop, server);
+});
+
+t("sendfile over TLS reads and writes through the transport; fallback: false refuses", async (loop) => {
+  const { libc, C } = await import("../src/native.ts");
+  const data = pattern(3 * 1024 * 1024 + 17, 11);
+  const path = `/tmp/tsyncio-tls-sendfile-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const fd = libc.open(enc.encode(path + "\0"), 2 | 0o100 | 0o1000 | C.O_CLOEXEC, 0o600);
+  let off = 0;
+  while (off < data.length) off += libc.write(fd, data.subarray(off), data.length - off);
+  const srv: Recorder[] = [];
+  const server = await loop.runUntilComplete(loop.createServer(() => {
+    const r = new Recorder();
+    srv.push(r);
+    return r;
+  }, "127.0.0.1", 0, { ssl: serverContext() }));
+  try {
+    const client = new Recorder();
+    const [tr] = await loop.runUntilComplete(
+      loop.createConnection(() => client, "127.0.0.1", port(server), { ssl: clientContext(), serverHostname: "localhost" }),
+    );
+    await expectRejects(loop, loop.sendfile(tr, fd, 0, null, { fallback: false }), SendfileNotAvailableError);
+    tr.write(enc.encode("HEAD"));
+    assert.is(await loop.runUntilComplete(loop.sendfile(tr, fd)), data.length);
+    assert.is(await loop.runUntilComplete(loop.sendfile(tr, { fileno: () => fd }, 5, 1000)), 1000);
+    assert.is(tr.getProtocol(), client, "the protocol is given back");
+    assert.ok(tr.isReading(), "reading resumes");
+    await runUntil(loop, () => srv[0]?.received.length === 4 + data.length + 1000, 20);
+    assert.is(await sha256(srv[0].received), await sha256(concat([enc.encode("HEAD"), data, data.subarray(5, 1005)])));
+    // The protocol still works afterwards.
+    srv[0].transport!.write(enc.encode("ack"));
+    await runUntil(loop, () => dec.decode(client.received) === "ack");
+    tr.close();
+    await runUntil(loop, () => client.events.includes("lost"));
+  } finally {
+    libc.close(fd);
+    libc.unlink(enc.encode(path + "\0"));
+    await closeServer(loop, server);
+  }
 });
 
 test.run();
