@@ -73,9 +73,10 @@ export function isA(cls: new (...a: any[]) => Error, re?: RegExp | string): (e: 
 
 /**
  * The open descriptors once the host's own lazily opened ones exist: parks
- * an idle loop once (Bun starts its poll worker then) and waits a moment.
+ * an idle loop once (Bun starts its poll worker then) and waits a moment;
+ * with `expected`, waits for the descriptors to settle back to that set.
  */
-export async function settledFds(): Promise<number[]> {
+export async function settledFds(expected?: number[]): Promise<number[]> {
   if (!warmedUp) {
     warmedUp = true;
     const loop = newEventLoop();
@@ -91,9 +92,16 @@ export async function settledFds(): Promise<number[]> {
     libc.close(fds[0]);
     libc.close(fds[1]);
   }
-  // A parked poll thread closes its wake-up descriptor when it returns.
+  // A parked poll thread closes its wake-up descriptor when it returns, and a
+  // host worker releases its own descriptors when it has stopped: under load
+  // that takes a while. Given the set to expect, wait (up to 5 s) for it.
   await tick(20);
-  return openFds();
+  let fds = openFds();
+  for (let i = 0; expected !== undefined && i < 250 && JSON.stringify(fds) !== JSON.stringify(expected); i++) {
+    await tick(20);
+    fds = openFds();
+  }
+  return fds;
 }
 let warmedUp = false;
 
@@ -114,7 +122,7 @@ export function loopTestsEachSelector(
         } finally {
           loop.close();
         }
-        const after = await settledFds();
+        const after = await settledFds(before);
         if (JSON.stringify(after) !== JSON.stringify(before)) {
           throw new Error(`descriptors leaked: before ${before}, after ${after}`);
         }

@@ -410,7 +410,7 @@ for (const selector of SELECTORS) {
       libc.close(fds[0]);
       libc.close(fds[1]);
     }
-    assert.equal(await settledFds(), before);
+    assert.equal(await settledFds(before), before);
   });
 }
 

@@ -38,7 +38,7 @@ const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
     } finally {
       loop.close();
     }
-    assert.equal(await settledFds(), before, "no descriptor leaked");
+    assert.equal(await settledFds(before), before, "no descriptor leaked");
   });
 
 t("UDP round trips over IPv4 and IPv6 (server echo, connected client)", async (loop) => {

@@ -23,7 +23,7 @@ function fdTest(name: string, fn: () => Promise<void> | void) {
   test(name, async () => {
     const before = await settledFds();
     await fn();
-    const after = await settledFds();
+    const after = await settledFds(before);
     assert.equal(after, before, "no descriptor leaked");
   });
 }

@@ -71,7 +71,7 @@ test("callBlocking runs getaddrinfo off-thread; the result list reads through po
   }
   // A NULL out-pointer reads as null.
   assert.ok(native.isNull(native.pointerFromBuffer(new Uint8Array(new ArrayBuffer(8)), 0)));
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test("callBlocking with plain buffers works too (copied where the host needs shared memory)", async () => {
@@ -145,7 +145,7 @@ test("addressOf + writev: one system call for several buffers", async () => {
     a.close();
     b.close();
   }
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test("per-OS bindings: sendfile and accept4 on Linux only; stat/lstat, unlink, inet_pton bound", () => {

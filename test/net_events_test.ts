@@ -560,7 +560,7 @@ test("bad input: string data, wrong sock types, both host and sock, bad factory"
     b.close();
     loop.close();
   }
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test.run();

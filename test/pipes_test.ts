@@ -53,7 +53,7 @@ for (const selector of SELECTORS) {
       } finally {
         loop.close();
       }
-      assert.equal(await settledFds(), before, "no descriptor leaked");
+      assert.equal(await settledFds(before), before, "no descriptor leaked");
     });
 
   t("read pipe: made, data, eof, lost(null) in order; the transport owns and closes the descriptor", async (loop) => {

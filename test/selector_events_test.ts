@@ -37,7 +37,7 @@ for (const selector of SELECTORS) {
       } finally {
         loop.close();
       }
-      assert.equal(await settledFds(), before, "no descriptor leaked");
+      assert.equal(await settledFds(before), before, "no descriptor leaked");
     });
 
   t("addReader fires when data arrives, with its arguments", async (loop) => {
@@ -189,7 +189,7 @@ test("closing a loop with watchers registered frees the selector and cancels han
   assert.ok(h.cancelled());
   assert.is(loop.removeReader(b), false);
   closeAll([[a, b]]);
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test.run();

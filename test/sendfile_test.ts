@@ -43,7 +43,7 @@ test("sendfile over a stream transport: whole file, then a slice; checked by has
     libc.unlink(enc.encode(path + "\0"));
     loop.close();
   }
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test("sockSendfile: sendfile(2) where possible, the fallback for a pipe, SendfileNotAvailableError without it", async () => {
@@ -100,7 +100,7 @@ test("sockSendfile: sendfile(2) where possible, the fallback for a pipe, Sendfil
     b.close();
     loop.close();
   }
-  assert.equal(await settledFds(), before);
+  assert.equal(await settledFds(before), before);
 });
 
 test.run();

@@ -75,7 +75,7 @@ const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
     } finally {
       loop.close();
     }
-    assert.equal(await settledFds(), before, "no descriptor leaked");
+    assert.equal(await settledFds(before), before, "no descriptor leaked");
     const after = _liveSslObjects();
     assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "no SSL or BIO object leaked");
   });
@@ -721,7 +721,7 @@ t("1,000 handshakes in concurrent batches leak no descriptor and no OpenSSL obje
   const after = _liveSslObjects();
   assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "every SSL and BIO was freed");
   assert.ok(after.ctx <= live.ctx, "no SSL_CTX was made per connection");
-  assert.equal(await settledFds(), fds, "no descriptor leaked");
+  assert.equal(await settledFds(fds), fds, "no descriptor leaked");
   await closeServer(loop, server);
 });
 

@@ -130,7 +130,7 @@ for (const selector of SELECTORS) {
       } finally {
         loop.close();
       }
-      assert.equal(await settledFds(), before, "no descriptor leaked");
+      assert.equal(await settledFds(before), before, "no descriptor leaked");
     });
 
   t("1 MiB through cat: same hash back, callbacks in asyncio's order", async (loop) => {
@@ -505,7 +505,7 @@ test("a loop closed while its child runs: the child is reaped later, nothing lea
   assert.is(procState(pid), null, "no zombie left");
   assert.is(tr.getReturncode(), 0);
   tr.close(); // nothing to kill: it was reaped
-  assert.equal(await settledFds(), before, "no descriptor leaked");
+  assert.equal(await settledFds(before), before, "no descriptor leaked");
 });
 
 test.run();
