@@ -29,10 +29,17 @@ const timer = loop.callLater(3600, () => loop.stop());
 
 if (once) {
   loop.callLater(0.5, () => {
-    loop.subprocessExec(() => new SubprocessProtocol(), ["kill", "-TERM", String(pid)], {
-      stdin: DEVNULL,
-      stdout: DEVNULL,
-    });
+    // `kill` is a child process too; close its transport once it has exited.
+    class Done extends SubprocessProtocol {
+      transport: { close(): void } | null = null;
+      override connectionMade(t: { close(): void }): void {
+        this.transport = t;
+      }
+      override processExited(): void {
+        this.transport?.close();
+      }
+    }
+    loop.subprocessExec(() => new Done(), ["kill", "-TERM", String(pid)], { stdin: DEVNULL, stdout: DEVNULL });
   });
 }
 
