@@ -44,6 +44,7 @@ export { type Coroutine, isCoroutine } from "./src/coroutines.ts";
 export { ensureFuture, run, sleep } from "./src/runners.ts";
 export { type Executor, type ModuleFunction, ThreadPoolExecutor, type WorkPromise } from "./src/executor.ts";
 export { type Logger, setLogger } from "./src/log.ts";
+export type { AddrInfo } from "./src/dns.ts";
 export { signal } from "./src/unix_signals.ts";
 export {
   BlockingIOError,

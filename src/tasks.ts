@@ -276,8 +276,10 @@ export class Task<T = unknown> extends Future<T> {
   };
 
   /** @internal */
-  _promiseResolved = (value: T): void => {
-    if (!this.done()) this._resolve(value);
+  // Typed `unknown`, not T: a function-typed field taking T would make
+  // Task<T> invariant (a Task<void> would not be a Task<unknown>).
+  _promiseResolved = (value: unknown): void => {
+    if (!this.done()) this._resolve(value as T);
   };
 
   /** @internal */

@@ -77,7 +77,7 @@ export function pattern(n: number, seed = 1): Uint8Array {
 
 /** SHA-256 as hex (WebCrypto, on every runtime). */
 export async function sha256(data: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -67,7 +67,7 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   } catch (e) {
     return e as Error;
   }
-  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects" });
+  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects", expects: undefined, actual: undefined });
 }
 
 fdTest("numeric IPv4 is answered in-process, with glibc's entries", async () => {

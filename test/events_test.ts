@@ -38,7 +38,7 @@ async function failure(f: () => PromiseLike<unknown> | unknown): Promise<Error> 
   } catch (e) {
     return e as Error;
   }
-  throw new assert.Assertion({ message: "expected an error", generated: false, operator: "rejects" });
+  throw new assert.Assertion({ message: "expected an error", generated: false, operator: "rejects", expects: undefined, actual: undefined });
 }
 
 policyTest("getRunningLoop() throws RuntimeError when no loop runs", () => {
@@ -247,7 +247,7 @@ policyTest("run(async function) returns its result and runs it on a running loop
   });
   assert.is(r, 42);
   assert.ok(inside !== null);
-  assert.ok(inside!.isClosed(), "run() closed its loop");
+  assert.ok((inside as EventLoop | null)!.isClosed(), "run() closed its loop");
   assert.throws(() => getRunningLoop(), isA(RuntimeError), "no loop runs after run()");
 });
 
@@ -324,7 +324,7 @@ policyTest("run() cancels leftover tasks: CancelledError reaches them and their 
     })(), { name: "sleeper" });
     promiseTask = loop.createTask(new Promise(() => {}));
     await sleep(0.01);
-    assert.not.ok(leftover.done());
+    assert.not.ok(leftover!.done());
     return "main done";
   });
   assert.is(r, "main done");

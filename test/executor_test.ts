@@ -27,7 +27,7 @@ async function rejection(p: PromiseLike<unknown>): Promise<Error> {
   } catch (e) {
     return e as Error;
   }
-  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects" });
+  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects", expects: undefined, actual: undefined });
 }
 
 // The functions below run in worker threads: they are sent as source and

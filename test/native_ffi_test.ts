@@ -140,7 +140,7 @@ test("addressOf + writev: one system call for several buffers", async () => {
     });
     assert.is(libc.writev(a.fileno(), iov, parts.length), 16);
     assert.is(new TextDecoder().decode(b.recv(100)), "alpha beta gamma");
-    assert.type(native.addressOf(parts[0]), "bigint");
+    assert.is(typeof native.addressOf(parts[0]), "bigint");
   } finally {
     a.close();
     b.close();

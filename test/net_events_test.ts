@@ -9,6 +9,8 @@ import {
 import { isA, loopTestsEachSelector, settledFds } from "./_helpers.ts";
 import { concat, dec, Echo, enc, pattern, Recorder, runUntil, sha256, tempSocketPath } from "./_net.ts";
 import { libc } from "../src/native.ts";
+import type { AddrInfo } from "../src/dns.ts";
+import type { Future } from "../mod.ts";
 import { C } from "../src/native.ts";
 
 function port(server: Server): number {
@@ -388,7 +390,7 @@ t("UNIX stream: stale socket file replaced, path removed on close, abstract name
   server.close();
   await loop.runUntilComplete(server.waitClosed());
   const st = new Uint8Array(C.STAT_SIZE);
-  assert.ok(libc.stat(enc.encode(path + "\0"), st) < 0, "the socket file is gone");
+  assert.ok(libc.stat!(enc.encode(path + "\0"), st) < 0, "the socket file is gone");
   const abstract = "\0tsyncio-abstract-" + Math.random().toString(36).slice(2);
   const s2 = await loop.runUntilComplete(loop.createUnixServer(() => new Echo(), abstract));
   const [tr2, pr2] = await loop.runUntilComplete(loop.createUnixConnection(() => new Recorder(), abstract));
@@ -403,7 +405,7 @@ t("UNIX stream: stale socket file replaced, path removed on close, abstract name
   const s3 = await loop.runUntilComplete(loop.createUnixServer(() => new Echo(), keep, { cleanup: false }));
   s3.close();
   await loop.runUntilComplete(s3.waitClosed());
-  assert.is(libc.stat(enc.encode(keep + "\0"), st), 0, "kept");
+  assert.is(libc.stat!(enc.encode(keep + "\0"), st), 0, "kept");
   libc.unlink(enc.encode(keep + "\0"));
 });
 
@@ -421,12 +423,12 @@ t("happy eyeballs: an address that never answers is overtaken after the delay", 
     fillers.push(s);
   }
   const server = await loop.runUntilComplete(loop.createServer(() => new Echo(), "127.0.0.1", 0));
-  const good = ["127.0.0.1", port(server)];
+  const good: [string, number] = ["127.0.0.1", port(server)];
   // A name that resolves to both addresses, the black hole first.
   const realGetaddrinfo = loop.getaddrinfo.bind(loop);
   loop.getaddrinfo = (host, portArg, opts) => {
     if (host !== "two.test") return realGetaddrinfo(host, portArg, opts);
-    const f = loop.createFuture<[number, number, number, string, unknown][]>();
+    const f = loop.createFuture<AddrInfo[]>();
     f.setResult([[AF_INET, SOCK_STREAM, 6, "", holeAddr], [AF_INET, SOCK_STREAM, 6, "", good]]);
     return f;
   };
@@ -462,7 +464,7 @@ t("all addresses failing: one error naming every attempt, or an AggregateError",
   const realGetaddrinfo = loop.getaddrinfo.bind(loop);
   loop.getaddrinfo = (host, p, opts) => {
     if (host !== "dead.test") return realGetaddrinfo(host, p, opts);
-    const f = loop.createFuture<[number, number, number, string, unknown][]>();
+    const f = loop.createFuture<AddrInfo[]>();
     f.setResult(dead.map((a) => [AF_INET, SOCK_STREAM, 6, "", a]));
     return f;
   };
@@ -544,7 +546,7 @@ test("bad input: string data, wrong sock types, both host and sock, bad factory"
       [() => loop.createServer(() => new Protocol()), "Neither host/port nor sock"],
     ] as const) {
       try {
-        await loop.runUntilComplete(fn());
+        await loop.runUntilComplete(fn() as Future<unknown>);
         assert.unreachable();
       } catch (e) {
         assert.instance(e, ValueError);

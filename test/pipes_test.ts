@@ -6,6 +6,7 @@ import {
   BrokenPipeError, BufferedProtocol, type EventLoop, newEventLoop, Protocol, type ReadPipeTransport, RuntimeError,
   socketpair, ValueError, type WritePipeTransport,
 } from "../mod.ts";
+import type { Future } from "../mod.ts";
 import { captureExceptions, isA, SELECTORS, settledFds } from "./_helpers.ts";
 import { concat, dec, enc, pattern, Recorder, runUntil, sha256 } from "./_net.ts";
 import { C, libc } from "../src/native.ts";
@@ -301,7 +302,7 @@ for (const selector of SELECTORS) {
     try {
       for (const connect of [loop.connectReadPipe, loop.connectWritePipe]) {
         try {
-          await loop.runUntilComplete(connect.call(loop, () => new Protocol(), fd));
+          await loop.runUntilComplete((connect as (f: () => Protocol, p: number) => Future<unknown>).call(loop, () => new Protocol(), fd));
           assert.unreachable("should have thrown");
         } catch (e) {
           assert.instance(e, ValueError);

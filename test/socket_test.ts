@@ -38,7 +38,7 @@ function thrown(f: () => unknown): Error {
   } catch (e) {
     return e as Error;
   }
-  throw new assert.Assertion({ message: "expected an exception", generated: false, operator: "throws" });
+  throw new assert.Assertion({ message: "expected an exception", generated: false, operator: "throws", expects: undefined, actual: undefined });
 }
 
 fdTest("socketpair(): send and recv round trip, both ways", () => {

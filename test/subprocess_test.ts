@@ -443,7 +443,7 @@ for (const selector of SELECTORS) {
     const e = await rejection(loop, fut);
     assert.is(e.name, "CancelledError");
     assert.ok(made !== null, "the child was spawned");
-    assert.not.ok(made!.events.includes("made"), "no connectionMade for a cancelled start");
+    assert.not.ok((made as ProcRecorder | null)!.events.includes("made"), "no connectionMade for a cancelled start");
   });
 
   t("a child someone else reaped reports returncode 255 with a warning, as CPython", async (loop) => {

@@ -119,7 +119,7 @@ withLoop("Task refuses setResult/setException; bad yields are reported", async (
   const t = loop.createTask((function* () {
     yield 42; // not a future
   })());
-  assert.throws(() => t.setResult(1), isA(RuntimeError));
+  assert.throws(() => t.setResult(1 as never), isA(RuntimeError));
   assert.throws(() => t.setException(new Error()), isA(RuntimeError));
   try {
     await loop.runUntilComplete(t);
@@ -221,10 +221,9 @@ withLoop("a task cannot await itself or a future of another loop", async (loop) 
     assert.match((e as Error).message, "different loop");
   }
   other.close();
-  // deno-lint-ignore prefer-const
-  let self: Task<unknown>;
-  self = loop.createTask((function* (): Generator<unknown, unknown, unknown> {
-    yield* self;
+  const holder: { self?: Task<unknown> } = {};
+  const self = holder.self = loop.createTask((function* (): Generator<unknown, unknown, unknown> {
+    return yield* holder.self!;
   })());
   try {
     await loop.runUntilComplete(self);
