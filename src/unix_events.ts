@@ -45,32 +45,26 @@ export class UnixEventLoop extends NetEventLoop {
    * ```
    */
   connectReadPipe(protocolFactory: Factory, pipe: FileLike): Future<[ReadPipeTransport, AnyProtocol]> {
-    this._checkClosed();
-    checkFactory(protocolFactory);
-    const self = this;
-    return this.createTask((function* (): G<[ReadPipeTransport, AnyProtocol]> {
-      const protocol = protocolFactory();
-      const waiter = self.createFuture<void>();
-      const transport = new ReadPipeTransport(self, pipe, protocol, waiter);
-      try {
-        yield* waiter;
-      } catch (e) {
-        transport.close();
-        throw e;
-      }
-      return [transport, protocol];
-    })());
+    return this._connectPipe(protocolFactory, (p, w) => new ReadPipeTransport(this, pipe, p, w));
   }
 
   /** Wrap the writing end of a pipe in a transport (as `connectReadPipe`). */
   connectWritePipe(protocolFactory: Factory, pipe: FileLike): Future<[WritePipeTransport, AnyProtocol]> {
+    return this._connectPipe(protocolFactory, (p, w) => new WritePipeTransport(this, pipe, p, w));
+  }
+
+  /** @internal a protocol, its pipe transport, and the wait for connectionMade */
+  _connectPipe<T extends { close(): void }>(
+    protocolFactory: Factory,
+    make: (protocol: AnyProtocol, waiter: Future<void>) => T,
+  ): Future<[T, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const self = this;
-    return this.createTask((function* (): G<[WritePipeTransport, AnyProtocol]> {
+    return this.createTask((function* (): G<[T, AnyProtocol]> {
       const protocol = protocolFactory();
       const waiter = self.createFuture<void>();
-      const transport = new WritePipeTransport(self, pipe, protocol, waiter);
+      const transport = make(protocol, waiter);
       try {
         yield* waiter;
       } catch (e) {
