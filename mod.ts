@@ -29,19 +29,40 @@ export {
 export { type EventLoopOptions, type FileLike, SelectorEventLoop } from "./src/selector_events.ts";
 export { interleaveAddrinfos, NetEventLoop } from "./src/net_events.ts";
 export { EventLoop, UnixEventLoop } from "./src/unix_events.ts";
-export { ReadPipeTransport, WritePipeTransport } from "./src/unix_pipes.ts";
+export { PipeTransport, ReadPipeTransport, WritePipeTransport } from "./src/unix_pipes.ts";
 export { type SubprocessInfo, UnixSubprocessTransport } from "./src/base_subprocess.ts";
 export { DEVNULL, PIPE, type StdioOption, STDOUT, type SubprocessOptions } from "./src/spawn.ts";
 export { Server } from "./src/server.ts";
-export { BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, SubprocessProtocol } from "./src/protocols.ts";
+export {
+  type AnyProtocol, BaseProtocol, BufferedProtocol, DatagramProtocol, Protocol, type ProtocolFactory, SubprocessProtocol,
+} from "./src/protocols.ts";
 export { BaseTransport, type DatagramTransport, type ReadTransport, type SubprocessTransport, type Transport, type WriteTransport } from "./src/transports.ts";
-export { SelectorDatagramTransport, SelectorSocketTransport } from "./src/selector_transports.ts";
+export { SelectorDatagramTransport, SelectorSocketTransport, SelectorTransport } from "./src/selector_transports.ts";
 export { BaseEventLoop, type ExceptionHandler, type TaskFactory } from "./src/base_events.ts";
-export { Handle, TimerHandle } from "./src/handles.ts";
-export { Future, isFuture } from "./src/futures.ts";
-export { allTasks, currentTask, Task, type TaskOptions } from "./src/tasks.ts";
-export { type Coroutine, isCoroutine } from "./src/coroutines.ts";
+export { type Callback, Handle, TimerHandle } from "./src/handles.ts";
+export { type SelectorName } from "./src/selectors.ts";
+export { type ConnectionOptions, type DatagramOptions, type ServerOptions, type UnixServerOptions } from "./src/net_events.ts";
+export { Future, type FutureLoop, type FutureOptions, isFuture } from "./src/futures.ts";
+export {
+  allTasks, createEagerTaskFactory, currentTask, eagerTaskFactory, Task, type TaskLoop, type TaskOptions,
+} from "./src/tasks.ts";
+export {
+  type Awaitable, type Coroutine, type CoroutineFunction, type GeneratorCoroutine, isCoroutine,
+} from "./src/coroutines.ts";
+export { Timeout, timeout, timeoutAt, waitFor } from "./src/timeouts.ts";
+export { TaskGroup, taskGroup } from "./src/taskgroups.ts";
+export { Runner, type RunnerOptions } from "./src/runners.ts";
 export { ensureFuture, run, sleep } from "./src/runners.ts";
+export {
+  Barrier, type Body, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, runBody, Semaphore,
+} from "./src/locks.ts";
+export {
+  LifoQueue, PriorityQueue, type PriorityQueueOptions, Queue, QueueEmpty, QueueFull, type QueueOptions, QueueShutDown,
+} from "./src/queues.ts";
+export {
+  ALL_COMPLETED, AsCompleted, asCompleted, type AwaitableResult, FIRST_COMPLETED, FIRST_EXCEPTION, gather, type GatherOptions,
+  type GatherResults, type GatherResultsOrErrors, type ReturnWhen, shield, toThread, wait,
+} from "./src/tasks.ts";
 export { type Executor, type ModuleFunction, ThreadPoolExecutor, type WorkPromise } from "./src/executor.ts";
 export { type Logger, setLogger } from "./src/log.ts";
 export type { AddrInfo } from "./src/dns.ts";
@@ -51,6 +72,7 @@ export {
   BrokenPipeError,
   CancelledError,
   ChildProcessError,
+  ExceptionGroup,
   ConnectionAbortedError,
   ConnectionError,
   ConnectionRefusedError,

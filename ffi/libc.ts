@@ -6,9 +6,9 @@
 
 import type { SymbolDef } from "./types.ts";
 
-const def = <T extends Record<string, SymbolDef>>(t: T): T => t;
-
-export const libcSymbols = def({
+// `as const` (not a helper call) keeps the table's type explicit enough for
+// JSR's public-API check, which cannot follow an inferred call result.
+export const libcSymbols = {
   // int epoll_create1(int flags)
   epoll_create1: { params: ["i32"], result: "i32", optional: true },
   // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
@@ -169,7 +169,8 @@ export const libcSymbols = def({
   dlsym: { params: ["buf", "buf"], result: "ptr", optional: true, os: "linux" },
   // char ***_NSGetEnviron(void): macOS's way to reach `environ` from a shared library
   _NSGetEnviron: { params: [], result: "ptr", optional: true, os: "darwin" },
-});
+} as const;
+libcSymbols satisfies Record<string, SymbolDef>;
 
 export type LibcSymbols = typeof libcSymbols;
 

@@ -120,6 +120,18 @@ export interface HostWorker {
   terminate(): void;
 }
 
+/**
+ * One async context variable (the host's `AsyncLocalStorage`): a value that
+ * follows a function into every continuation of the async work it starts.
+ * The core keeps the current task in it (see {@link Native.asyncContext}).
+ */
+export interface AsyncContext {
+  /** Call `fn` with the context set to `store`; continuations it starts see `store` too. */
+  run<R>(store: unknown, fn: () => R): R;
+  /** The value set by the innermost enclosing `run`, or undefined. */
+  getStore(): unknown;
+}
+
 export interface Native {
   readonly runtime: "node" | "bun" | "deno";
   readonly os: "linux" | "darwin";
@@ -146,6 +158,20 @@ export interface Native {
   startWorker(source: string, onMessage: (msg: unknown) => void, onError: (err: unknown) => void): HostWorker;
   /** Number of CPUs available to this process. */
   cpuCount(): number;
+  /**
+   * The task context: one process-wide {@link AsyncContext}, made on the first
+   * call (on Node, merely making one costs nothing; running code in it turns
+   * promise tracking on, so the core asks only once a task needs it).
+   */
+  asyncContext(): AsyncContext;
+  /**
+   * Call `cb` once when the host may be about to give up on the main
+   * module: on Node when its event loop drains ('beforeExit'; an unsettled
+   * top-level await then exits with status 13), elsewhere after `ms` of a
+   * timer that does not keep the process alive (Bun never exits with an
+   * unsettled top-level await; Deno exits only after such timers ran).
+   */
+  onHostIdle(cb: () => void, ms: number): void;
 
   // ---- other libraries ----
 

@@ -8,6 +8,7 @@ import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
 import type { BlockingSymbol, Bound, CType, HostWorker, Libc, Native, NativeCallback, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
+import { asyncContext } from "./async_context.ts";
 import { webWorker } from "./web_worker.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -158,6 +159,8 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+    asyncContext,
+    onHostIdle: (cb, ms) => void setTimeout(cb, ms).unref(),
 
     loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
       for (const path of paths) {

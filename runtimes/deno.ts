@@ -7,6 +7,7 @@ import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
 import type { BlockingSymbol, Bound, SymbolDef, CType, HostWorker, Libc, Native, NativeCallback, Pointer } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
+import { asyncContext } from "./async_context.ts";
 import { webWorker } from "./web_worker.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -81,6 +82,8 @@ export async function createNative(): Promise<Native> {
       return webWorker(source, onMessage, onError);
     },
     cpuCount: () => navigator.hardwareConcurrency ?? 1,
+    asyncContext,
+    onHostIdle: (cb, ms) => Deno.unrefTimer(setTimeout(cb, ms)),
 
     loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
       // deno-lint-ignore no-explicit-any

@@ -9,6 +9,7 @@ import { libcPath, libcSymbols } from "../ffi/libc.ts";
 import { osConstants } from "../ffi/os.ts";
 import type { BlockingSymbol, Bound, CType, HostWorker, Libc, Native, NativeCallback, Parker, Pointer, SymbolDef } from "../ffi/types.ts";
 import { ThreadParker } from "./thread_parker.ts";
+import { asyncContext } from "./async_context.ts";
 
 const koffiType: Record<CType, string> = {
   i32: "int", u32: "uint32_t", i64: "int64_t", usize: "size_t", ssize: "int",
@@ -126,6 +127,8 @@ export async function createNative(): Promise<Native> {
       };
     },
     cpuCount: () => availableParallelism(),
+    asyncContext,
+    onHostIdle: (cb) => void process.once("beforeExit", cb),
 
     loadLibrary<T extends Record<string, SymbolDef>>(paths: readonly string[], symbols: T): Bound<T> | null {
       for (const path of paths) {

@@ -16,8 +16,8 @@
 import { native } from "./native.ts";
 import { RuntimeError, ValueError } from "./errors.ts";
 import { Handle, TimerHandle, type Callback } from "./handles.ts";
-import { Future } from "./futures.ts";
-import { Task, type TaskOptions } from "./tasks.ts";
+import { Future, taskContext } from "./futures.ts";
+import { type CoroutineFunction, Task, type TaskOptions } from "./tasks.ts";
 import { type Coroutine, isCoroutine, isCoroutineFunction, isGeneratorCoroutine } from "./coroutines.ts";
 import { _getRunningLoop, _setRunningLoop } from "./running.ts";
 import { logger } from "./log.ts";
@@ -38,8 +38,17 @@ const SPIN_MS = 0.05;
 /** A wait shorter than this (ms) means traffic is flowing. */
 const IO_BUSY_MS = 0.5;
 
+/**
+ * A loop's exception handler (asyncio's `loop.set_exception_handler`
+ * handler): called with the loop and a context whose `message` says what
+ * went wrong, plus keys such as `exception`, `future`, `task`, `handle`.
+ */
 export type ExceptionHandler = (loop: BaseEventLoop, context: Record<string, unknown>) => void;
-export type TaskFactory = (loop: BaseEventLoop, coro: Coroutine, options: TaskOptions) => Task<unknown>;
+/**
+ * Makes the tasks of `loop.createTask` (asyncio's task factory): called as
+ * `factory(loop, coro, options)`; `eagerTaskFactory` is one.
+ */
+export type TaskFactory = (loop: BaseEventLoop, coro: Coroutine | CoroutineFunction, options: TaskOptions) => Task<unknown>;
 
 /** Seconds between CLOCK_MONOTONIC and the host's cheap monotonic clock. */
 function clockOffset(): number {
@@ -52,6 +61,12 @@ function clockOffset(): number {
   return mono - (before + after) / 2000;
 }
 
+/**
+ * The part of the event loop that does not depend on the I/O mechanism
+ * (asyncio's `BaseEventLoop`): callbacks, timers, running and stopping,
+ * futures and tasks, the executor, the exception handler. Get a concrete
+ * loop from `newEventLoop()`; this class is abstract.
+ */
 export abstract class BaseEventLoop {
   /** Callbacks taking longer than this (seconds) are logged in debug mode. */
   slowCallbackDuration = 0.1;
@@ -66,11 +81,11 @@ export abstract class BaseEventLoop {
   /** @internal */ _debug = false;
   /** @internal */ _exceptionHandler: ExceptionHandler | null = null;
   /** @internal */ _taskFactory: TaskFactory | null = null;
-  /** @internal */ _tasks = new Set<WeakRef<Task<unknown>>>();
+  /** @internal */ _tasks: Set<WeakRef<Task<unknown>>> = new Set();
   /** @internal */ _currentTask: Task<unknown> | null = null;
   /** @internal */ _defaultExecutor: Executor | null = null;
   /** @internal */ _executorShutdownCalled = false;
-  /** @internal */ _clockOffset = clockOffset();
+  /** @internal */ _clockOffset: number = clockOffset();
   /** @internal */ _clockResolution = 1e-9;
 
   // State of a run (see the module comment).
@@ -107,7 +122,20 @@ export abstract class BaseEventLoop {
 
   // ---- Scheduling callbacks ----
 
-  /** Schedule `callback(...args)` for the next iteration; FIFO. */
+  /**
+   * Schedule `callback(...args)` for the next iteration, in FIFO order
+   * (asyncio's `loop.call_soon`).
+   *
+   * @returns a Handle whose `cancel()` drops the call
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * loop.callSoon((name: string) => { console.log(`hello ${name}`); loop.stop(); }, "world");
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
   callSoon(callback: Callback, ...args: unknown[]): Handle {
     this._checkClosed();
     this._checkCallback(callback, "callSoon");
@@ -125,7 +153,21 @@ export abstract class BaseEventLoop {
     return this._callSoon(callback, args);
   }
 
-  /** Schedule `callback(...args)` after `delay` seconds. */
+  /**
+   * Schedule `callback(...args)` after `delay` seconds on the loop's clock
+   * (asyncio's `loop.call_later`).
+   *
+   * @returns a TimerHandle whose `cancel()` drops the call
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * const start = loop.time();
+   * loop.callLater(0.05, () => { console.log(loop.time() - start >= 0.05); loop.stop(); });
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
   callLater(delay: number, callback: Callback, ...args: unknown[]): TimerHandle {
     checkTime(delay, "delay");
     this._checkClosed();
@@ -133,7 +175,22 @@ export abstract class BaseEventLoop {
     return this._callAt(this.time() + delay, callback, args);
   }
 
-  /** Schedule `callback(...args)` at `when`, an absolute `loop.time()`. */
+  /**
+   * Schedule `callback(...args)` at `when`, an absolute time on `loop.time()`'s
+   * clock (asyncio's `loop.call_at`): deadlines computed once do not drift.
+   *
+   * @returns a TimerHandle whose `cancel()` drops the call
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * const t0 = loop.time();
+   * for (let i = 1; i <= 3; i++) loop.callAt(t0 + i * 0.01, () => console.log(`tick ${i}`));
+   * loop.callAt(t0 + 0.04, () => loop.stop());
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
   callAt(when: number, callback: Callback, ...args: unknown[]): TimerHandle {
     checkTime(when, "when");
     this._checkClosed();
@@ -181,8 +238,18 @@ export abstract class BaseEventLoop {
   // ---- Lifecycle ----
 
   /**
-   * Run until `stop()` is called. Returns a promise (the thread cannot block);
-   * throws RuntimeError at once if the loop is closed or a loop is running.
+   * Run until `stop()` is called (asyncio's `loop.run_forever`). Returns a
+   * promise, as the thread cannot block; throws RuntimeError at once if the
+   * loop is closed or a loop is running.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * loop.callLater(0.01, () => loop.stop());
+   * await loop.runForever(); // resolves after the iteration that called stop()
+   * loop.close();
+   * ```
    */
   runForever(): Promise<void> {
     this._checkClosed();
@@ -199,13 +266,26 @@ export abstract class BaseEventLoop {
 
   /**
    * Run until `future` (a Future, a promise or a generator coroutine) is
-   * done; resolves with its result or rejects with its exception. A function
-   * (`async () => ...` or `function*`) is called once the loop is running.
+   * done (asyncio's `loop.run_until_complete`); resolves with its result or
+   * rejects with its exception. A function (`async () => ...` or
+   * `function*`) is called once the loop is running.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop, sleep } from "tsyncio";
+   * const loop = newEventLoop();
+   * const n = await loop.runUntilComplete(async () => {
+   *   await sleep(0.01);
+   *   return 42;
+   * });
+   * console.log(n); // 42
+   * loop.close();
+   * ```
    */
-  runUntilComplete<T>(future: Future<T> | Coroutine<T> | (() => Coroutine<T> | T)): Promise<T> {
+  runUntilComplete<T>(future: Future<T> | Coroutine<T> | CoroutineFunction<T>): Promise<T> {
     this._checkClosed();
     this._checkRunning();
-    const fut = ensureFutureOn(typeof future === "function" ? callWhenRunning(future, this) : future, this);
+    const fut = ensureFutureOn(future, this);
     const done = () => this.stop();
     fut.addDoneCallback(done);
     return this.runForever().then(() => {
@@ -221,10 +301,12 @@ export abstract class BaseEventLoop {
     if (this._waiting) this._wake();
   }
 
+  /** Whether the loop is running now (asyncio's `loop.is_running`). */
   isRunning(): boolean {
     return this._running;
   }
 
+  /** Whether `close()` was called (asyncio's `loop.is_closed`). */
   isClosed(): boolean {
     return this._closed;
   }
@@ -293,27 +375,64 @@ export abstract class BaseEventLoop {
 
   // ---- Debugging ----
 
+  /** Whether debug mode is on (asyncio's `loop.get_debug`). */
   getDebug(): boolean {
     return this._debug;
   }
 
+  /**
+   * Turn debug mode on or off (asyncio's `loop.set_debug`): it logs
+   * callbacks slower than `slowCallbackDuration`, reports coroutines a
+   * callback returned unawaited and tasks collected while still pending.
+   */
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
   }
 
   // ---- Futures and tasks ----
 
+  /**
+   * A new pending Future bound to this loop (asyncio's `loop.create_future`).
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * const fut = loop.createFuture<string>();
+   * loop.callLater(0.01, () => fut.setResult("done"));
+   * console.log(await loop.runUntilComplete(fut)); // "done"
+   * loop.close();
+   * ```
+   */
   createFuture<T = unknown>(): Future<T> {
     return new Future<T>({ loop: this });
   }
 
-  /** Wrap a coroutine in a Task scheduled on this loop (or made by the task factory). */
-  createTask<T>(coro: Coroutine<T>, options: TaskOptions = {}): Task<T> {
+  /**
+   * Wrap a coroutine (or a coroutine function) in a Task scheduled on this
+   * loop, or made by the task factory if one is set (asyncio's
+   * `loop.create_task`).
+   *
+   * @example
+   * ```ts
+   * import { getRunningLoop, run, sleep } from "tsyncio";
+   * await run(async () => {
+   *   const loop = getRunningLoop();
+   *   const task = loop.createTask(async () => { await sleep(0.01); return "ok"; }, { name: "worker" });
+   *   console.log(task.getName(), await task); // worker ok
+   * });
+   * ```
+   */
+  createTask<T>(coro: Coroutine<T> | CoroutineFunction<T>, options: TaskOptions = {}): Task<T> {
     this._checkClosed();
     if (this._taskFactory === null) return new Task<T>(coro, { ...options, loop: this });
     return this._taskFactory(this, coro as Coroutine, options) as Task<T>;
   }
 
+  /**
+   * Set the factory `createTask` uses (null: plain `new Task`), asyncio's
+   * `loop.set_task_factory`.
+   */
   setTaskFactory(factory: TaskFactory | null): void {
     if (factory !== null && typeof factory !== "function") {
       throw new TypeError(`A callable object or null is expected, got ${formatValue(factory)}`);
@@ -321,6 +440,7 @@ export abstract class BaseEventLoop {
     this._taskFactory = factory;
   }
 
+  /** The task factory, or null (asyncio's `loop.get_task_factory`). */
   getTaskFactory(): TaskFactory | null {
     return this._taskFactory;
   }
@@ -329,8 +449,23 @@ export abstract class BaseEventLoop {
 
   /**
    * Run `fn(...args)` in `executor` (null: the default pool of worker
-   * threads). `fn` must be self-contained, as it is sent to the worker as
-   * source, or be `{ module, name }` naming an exported function.
+   * threads), asyncio's `loop.run_in_executor`. `fn` must be self-contained,
+   * as it is sent to the worker as source, or be `{ module, name }` naming an
+   * exported function.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * // Sent to a worker thread as source: it may not use this module's variables.
+   * const sumTo = (n: number) => {
+   *   let s = 0;
+   *   for (let i = 1; i <= n; i++) s += i;
+   *   return s;
+   * };
+   * console.log(await loop.runUntilComplete(loop.runInExecutor<number>(null, sumTo, 1e6)));
+   * loop.close();
+   * ```
    */
   runInExecutor<T>(executor: Executor | null, fn: unknown, ...args: unknown[]): Future<T> {
     this._checkClosed();
@@ -342,6 +477,7 @@ export abstract class BaseEventLoop {
     return wrapExecutorResult<T>(executor.submit(fn, ...args), this.createFuture<T>());
   }
 
+  /** The executor `runInExecutor(null, ...)` uses (asyncio's `loop.set_default_executor`). */
   setDefaultExecutor(executor: Executor): void {
     checkExecutor(executor);
     this._defaultExecutor = executor;
@@ -349,6 +485,24 @@ export abstract class BaseEventLoop {
 
   // ---- Error handling ----
 
+  /**
+   * Set the handler of errors nobody else can catch: a callback that threw,
+   * a future whose exception was never retrieved (asyncio's
+   * `loop.set_exception_handler`). Null restores `defaultExceptionHandler`.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   * const loop = newEventLoop();
+   * loop.setExceptionHandler((_loop, context) => {
+   *   console.log("caught:", context.message, context.exception);
+   * });
+   * loop.callSoon(() => { throw new Error("boom"); });
+   * loop.callSoon(() => loop.stop());
+   * await loop.runForever();
+   * loop.close();
+   * ```
+   */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== "function") {
       throw new TypeError(`A callable object or null is expected, got ${formatValue(handler)}`);
@@ -356,6 +510,7 @@ export abstract class BaseEventLoop {
     this._exceptionHandler = handler;
   }
 
+  /** The handler set by `setExceptionHandler`, or null (asyncio's `loop.get_exception_handler`). */
   getExceptionHandler(): ExceptionHandler | null {
     return this._exceptionHandler;
   }
@@ -396,6 +551,7 @@ export abstract class BaseEventLoop {
     }
   }
 
+  /** A debugging description: class, running, closed, debug. */
   toString(): string {
     return `<${this.constructor.name} running=${this._running} closed=${this._closed} debug=${this._debug}>`;
   }
@@ -429,6 +585,14 @@ export abstract class BaseEventLoop {
 
   /** @internal one slice of a run; an internal failure ends the run with it */
   _slice = (): void => {
+    // Callbacks run outside every task's context: a slice may have been
+    // started from a task's continuation (a wake-up), whose context the host
+    // carried into it.
+    const ctx = taskContext.current;
+    if (ctx !== null && ctx.getStore() !== undefined) {
+      ctx.run(undefined, this._slice);
+      return;
+    }
     try {
       this._sliceBody();
     } catch (e) {
@@ -656,26 +820,14 @@ function describe(v: object): string {
   return s === "[object Object]" ? formatValue(v) : s;
 }
 
-/**
- * A coroutine that calls `fn` once the loop runs: a convenience beyond
- * asyncio, since an async function's body starts as soon as it is called.
- */
-function callWhenRunning<T>(fn: () => Coroutine<T> | T, loop: BaseEventLoop): Coroutine<T> {
-  return (function* (): Generator<unknown, T, unknown> {
-    const r = fn();
-    if (isCoroutine(r) || r instanceof Future) return yield* ensureFutureOn(r as Coroutine<T>, loop);
-    return r as T;
-  })();
-}
-
 /** ensureFuture bound to a loop (tasks.ts cannot import the loop). */
-export function ensureFutureOn<T>(obj: Future<T> | Coroutine<T>, loop: BaseEventLoop): Future<T> {
+export function ensureFutureOn<T>(obj: Future<T> | Coroutine<T> | CoroutineFunction<T>, loop: BaseEventLoop): Future<T> {
   if (obj instanceof Future) {
     if (obj._loop !== (loop as unknown)) {
       throw new ValueError("The future belongs to a different loop than the one specified as the loop argument");
     }
     return obj;
   }
-  if (isCoroutine(obj)) return loop.createTask(obj as Coroutine<T>);
+  if (isCoroutine(obj) || typeof obj === "function") return loop.createTask(obj as Coroutine<T>);
   throw new TypeError(`A Future, a coroutine or an awaitable is required, got ${formatValue(obj)}`);
 }

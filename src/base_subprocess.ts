@@ -41,8 +41,11 @@ interface SubprocessProtocolLike extends AnyProtocol {
 
 /** The "subprocess" extra info: the child's pid and, once known, its return code. */
 export interface SubprocessInfo {
+  /** The child's process id. */
   readonly pid: number;
+  /** The argv the child was started with. */
   readonly args: readonly string[];
+  /** The exit code, -N if signal N ended the child, or null while it runs (read live). */
   readonly returncode: number | null;
 }
 
@@ -72,13 +75,17 @@ class PipeProtocol implements AnyProtocol {
   }
 }
 
-/** A child process, as the transport asyncio's `subprocess_exec` returns. */
+/**
+ * A child process, as the transport asyncio's `subprocess_exec` returns (its
+ * `_UnixSubprocessTransport`): the {@linkcode SubprocessTransport} of
+ * `subprocessExec`/`subprocessShell`.
+ */
 export class UnixSubprocessTransport extends BaseTransport implements SubprocessTransport {
   /** @internal */ _loop: SubprocessLoop;
   /** @internal */ _protocol: SubprocessProtocolLike;
   /** @internal */ _pid: number;
   /** @internal */ _returncode: number | null = null;
-  /** @internal fd (0, 1, 2) → its pipe's protocol */ _pipes = new Map<number, PipeProtocol>();
+  /** @internal fd (0, 1, 2) → its pipe's protocol */ _pipes: Map<number, PipeProtocol> = new Map();
   /** @internal our pipe ends not yet owned by a pipe transport */ _rawFds: [number, number][] = [];
   /** @internal calls held back until connectionMade */ _pendingCalls: [Callback, unknown[]][] | null = [];
   /** @internal */ _pipesConnected = false;
@@ -87,6 +94,7 @@ export class UnixSubprocessTransport extends BaseTransport implements Subprocess
   /** @internal connectionLost ran: the process is gone for good */ _done = false;
   /** @internal */ _exitWaiters: Future<number>[] | null = [];
 
+  /** @internal made by `subprocessExec`/`subprocessShell` */
   constructor(loop: SubprocessLoop, protocol: AnyProtocol, spawned: Spawned, args: readonly string[], extra: Record<string, unknown> = {}) {
     super(extra);
     this._loop = loop;
@@ -106,19 +114,23 @@ export class UnixSubprocessTransport extends BaseTransport implements Subprocess
     this._extra.subprocess = info;
   }
 
+  /** `<UnixSubprocessTransport pid=N running>`, for logs and debugging. */
   override toString(): string {
     const state = this._closed ? " closed" : this._returncode !== null ? ` returncode=${this._returncode}` : " running";
     return `<${this.constructor.name} pid=${this._pid}${state}>`;
   }
 
+  /** Hand the child to another protocol; calls not yet made go to it. */
   override setProtocol(protocol: AnyProtocol): void {
     this._protocol = protocol as SubprocessProtocolLike;
   }
 
+  /** The protocol that currently receives the child's callbacks. */
   override getProtocol(): AnyProtocol {
     return this._protocol;
   }
 
+  /** True once `close()` was called. */
   override isClosing(): boolean {
     return this._closed;
   }
@@ -149,6 +161,7 @@ export class UnixSubprocessTransport extends BaseTransport implements Subprocess
     }
   }
 
+  /** The child's process id. */
   getPid(): number {
     return this._pid;
   }

@@ -5,8 +5,17 @@
 
 import { Future } from "./futures.ts";
 
+/** What a `function*` coroutine returns: a generator that yields futures and returns a `T`. */
 export type GeneratorCoroutine<T = unknown> = Generator<unknown, T, unknown>;
-export type Coroutine<T = unknown> = GeneratorCoroutine<T> | PromiseLike<T>;
+// Spelled out rather than via GeneratorCoroutine, so the public type names only public types.
+/**
+ * A coroutine, as asyncio's APIs take it: a generator object from a
+ * `function*` that waits with `yield* future`, or a native promise (an
+ * `async` function's result, any `PromiseLike`). A promise is already
+ * running when it is handed over, so a Task cannot interrupt it: pass the
+ * coroutine function instead where cancellation matters.
+ */
+export type Coroutine<T = unknown> = Generator<unknown, T, unknown> | PromiseLike<T>;
 
 /** True for a generator object (a `function*` coroutine). */
 export function isGeneratorCoroutine(obj: unknown): obj is GeneratorCoroutine {
@@ -36,4 +45,21 @@ export function isCoroutineFunction(fn: unknown): boolean {
   // Comparing constructors costs a fraction of reading `constructor.name` (callSoon is hot).
   const c = fn.constructor;
   return c === AsyncFunction || c === GeneratorFunction || c === AsyncGeneratorFunction;
+}
+
+/**
+ * A function of no arguments that returns a coroutine (or a future, or a
+ * plain value): `async () => ...`, `function* () {...}`. Every API that takes
+ * a coroutine also takes one of these and calls it itself.
+ */
+export type CoroutineFunction<T = unknown> = () => Coroutine<T> | Future<T> | T;
+
+/** What the high-level API waits for: a Future or Task, a coroutine, or a coroutine function. */
+export type Awaitable<T = unknown> = Future<T> | Coroutine<T> | CoroutineFunction<T>;
+
+/** Throw a TypeError at the call unless `aw` is an {@link Awaitable}. */
+export function checkAwaitable(aw: unknown, what: string): void {
+  if (aw instanceof Future || typeof aw === "function" || isCoroutine(aw)) return;
+  const shown = typeof aw === "number" || typeof aw === "string" ? JSON.stringify(aw) : Object.prototype.toString.call(aw);
+  throw new TypeError(`${what} needs a Future, a coroutine or a coroutine function, got ${shown}`);
 }

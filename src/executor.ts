@@ -14,9 +14,21 @@ import type { Future } from "./futures.ts";
 import type { HostWorker } from "../ffi/types.ts";
 import { formatValue } from "./format.ts";
 
-/** Anything with `submit` and `shutdown` can serve as an executor. */
+/**
+ * Anything with `submit` and `shutdown` can serve as an executor for
+ * `runInExecutor` (asyncio takes any `concurrent.futures.Executor`).
+ */
 export interface Executor {
+  /**
+   * Start `fn(...args)` somewhere off the loop; the result settles with its
+   * outcome. When it also has `cancel()` (as {@linkcode WorkPromise}),
+   * cancelling the loop's Future calls it.
+   */
   submit(fn: unknown, ...args: unknown[]): PromiseLike<unknown> | Future<unknown>;
+  /**
+   * Accept no more work. With `wait`, the result (awaited if it is a
+   * promise) settles once the submitted work has finished.
+   */
   shutdown(wait?: boolean): unknown;
 }
 
@@ -28,7 +40,9 @@ export interface WorkPromise<T> extends Promise<T> {
 
 /** A function reference the worker imports: `{ module: "file:///.../mod.js", name: "work" }`. */
 export interface ModuleFunction {
+  /** The module the worker imports: an absolute URL (`new URL("./work.ts", import.meta.url)`), not a relative path. */
   module: URL | string;
+  /** The name of the module's exported function. */
   name: string;
 }
 
@@ -101,13 +115,37 @@ interface PoolWorker {
 
 let nextId = 1;
 
+/**
+ * A pool of worker threads (`concurrent.futures.ThreadPoolExecutor`), the
+ * default executor of `runInExecutor(null, ...)`. Workers start on demand,
+ * up to `maxWorkers`, and do not keep the process alive while idle.
+ *
+ * @example
+ * ```ts
+ * import { newEventLoop, ThreadPoolExecutor } from "tsyncio";
+ *
+ * const loop = newEventLoop();
+ * const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+ * // The function travels as source: it may not use this module's variables.
+ * const sum = await loop.runUntilComplete(loop.runInExecutor<number>(pool, (n: number) => {
+ *   let s = 0;
+ *   for (let i = 0; i < n; i++) s += Math.sqrt(i);
+ *   return s;
+ * }, 1e8)); // the loop keeps running callbacks meanwhile
+ * console.log(sum);
+ * await pool.shutdown();
+ * loop.close();
+ * ```
+ */
 export class ThreadPoolExecutor implements Executor {
+  /** The most worker threads the pool runs at once. */
   readonly maxWorkers: number;
   #workers: PoolWorker[] = [];
   #queue: Job[] = [];
   #shutdown = false;
   #drained: (() => void)[] = [];
 
+  /** A pool of up to `options.maxWorkers` threads (default: CPU count + 4, at most 32, as Python). */
   constructor(options: { maxWorkers?: number } = {}) {
     const max = options.maxWorkers ?? Math.min(32, native.cpuCount() + 4);
     if (!Number.isInteger(max) || max <= 0) throw new ValueError("maxWorkers must be a positive integer");

@@ -8,12 +8,24 @@ export function formatCallback(cb: Fn, args: readonly unknown[]): string {
   return `${name}(${args.map(formatValue).join(", ")})`;
 }
 
+// The objects being formatted right now: a value that holds itself (a task
+// whose result contains the task) is shown as "..." instead of recursing
+// without end, as Python's reprlib.recursive_repr does.
+const inProgress = new Set<object>();
+
+/** A short description of `v` for reprs and messages; safe on values that contain themselves. */
 export function formatValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
   if (typeof v === "function") return `<function ${v.name || "<anonymous>"}>`;
   if (v instanceof Uint8Array) return `<${v.constructor.name} ${v.length} bytes>`;
   if (v === null || typeof v !== "object") return String(v);
-  if (Array.isArray(v)) return `[${v.slice(0, 5).map(formatValue).join(", ")}${v.length > 5 ? ", ..." : ""}]`;
-  const s = String(v);
-  return s === "[object Object]" ? `<${v.constructor?.name ?? "Object"}>` : s;
+  if (inProgress.has(v)) return "...";
+  inProgress.add(v);
+  try {
+    if (Array.isArray(v)) return `[${v.slice(0, 5).map(formatValue).join(", ")}${v.length > 5 ? ", ..." : ""}]`;
+    const s = String(v);
+    return s === "[object Object]" ? `<${v.constructor?.name ?? "Object"}>` : s;
+  } finally {
+    inProgress.delete(v);
+  }
 }

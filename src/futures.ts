@@ -10,14 +10,54 @@ import { CancelledError, InvalidStateError, RuntimeError } from "./errors.ts";
 import { formatValue } from "./format.ts";
 import type { Callback } from "./handles.ts";
 import { hooks } from "./running.ts";
+import { noteAwaitWhileStopped } from "./not_running.ts";
+import type { AsyncContext } from "../ffi/types.ts";
 
-/** What a Future needs of its loop. */
+/**
+ * What a task whose context a `then` call runs in is told (a Task; this
+ * module cannot import tasks.ts, which imports it).
+ * @internal
+ */
+export interface ContextTask {
+  /** The code of the task awaits `fut`: asyncio's `_fut_waiter`. */
+  _awaiting(fut: Future<unknown>): void;
+  /**
+   * `fut` settled and the awaiting code is about to resume: true when a
+   * cancel request arrived meanwhile, so the await throws CancelledError
+   * instead (as asyncio's `__step` does with `_must_cancel`).
+   */
+  _awaited(fut: Future<unknown>): boolean;
+  /** The CancelledError to throw for such a request. */
+  _makeCancelledError(): CancelledError;
+  /** Take a kept cancel request, if there is one (the code awaits a future that is already done). */
+  _takeCancelRequest(): boolean;
+}
+
+/**
+ * The task context (the host's AsyncLocalStorage), set once a task made from
+ * a coroutine function needs it; null until then, so programs that never
+ * make one pay nothing for it.
+ * @internal
+ */
+export const taskContext: { current: AsyncContext | null } = { current: null };
+
+/**
+ * What a Future needs of its loop: every event loop of this library is one.
+ * A structural type rather than the loop class, because the loop module
+ * imports this one.
+ */
 export interface FutureLoop {
+  /** @internal */
   _callSoon(cb: Callback, args: unknown[], context?: unknown): unknown;
+  /** Reports an exception nobody retrieved (asyncio's `loop.call_exception_handler`). */
   callExceptionHandler(context: Record<string, unknown>): void;
+  /** Whether the loop is in debug mode (asyncio's `loop.get_debug`). */
   getDebug(): boolean;
+  /** Whether the loop is closed (asyncio's `loop.is_closed`). */
   isClosed(): boolean;
-  /** Called when a promise continuation became ready, so the loop lets microtasks run. */
+  /** Whether the loop is running (asyncio's `loop.is_running`). */
+  isRunning(): boolean;
+  /** @internal Called when a promise continuation became ready, so the loop lets microtasks run. */
   _microtaskReady(): void;
 }
 
@@ -51,10 +91,28 @@ function detachError(exc: unknown): unknown {
   return copy;
 }
 
+/** The options of `new Future` (asyncio's `Future(*, loop=None)`). */
 export interface FutureOptions {
+  /** The loop the future belongs to (default: `getEventLoop()`). */
   loop?: FutureLoop;
 }
 
+/**
+ * A result that will be available later (asyncio's `Future`). Await it from
+ * `async` code, or `yield*` it in a generator coroutine; its done callbacks
+ * run on the loop, never inline, so `setResult` never runs user code.
+ *
+ * @example
+ * ```ts
+ * import { Future, getRunningLoop, run } from "tsyncio";
+ * await run(async () => {
+ *   const fut = new Future<string>();
+ *   fut.addDoneCallback((f) => console.log("callback saw", f.result()));
+ *   getRunningLoop().callLater(0.01, () => fut.setResult("ready"));
+ *   console.log(await fut); // "ready"
+ * });
+ * ```
+ */
 export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _state = PENDING;
   /** @internal */ _result: T | undefined = undefined;
@@ -65,9 +123,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _cancelledExc: CancelledError | null = null;
   /** @internal */ _logTraceback = false;
+  /**
+   * @internal the result of a body run as part of the awaiting task
+   * (`timeout()`, `lock.use()`): awaiting it does not make it the task's
+   * waiter, so a cancel reaches the await inside the body instead
+   */
+  _transparent = false;
   /** @internal set while a Task waits on this future (Python's `_asyncio_future_blocking`) */
   _asyncioFutureBlocking = false;
 
+  /**
+   * A pending future on `options.loop` (default: `getEventLoop()`). As in
+   * asyncio, `loop.createFuture()` is the preferred spelling: it leaves the
+   * loop free to choose the Future class.
+   */
   constructor(options: FutureOptions = {}) {
     this._loop = options.loop ?? hooks.getEventLoop();
   }
@@ -87,10 +156,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
+  /** Whether the future was cancelled (asyncio's `Future.cancelled`). */
   cancelled(): boolean {
     return this._state === CANCELLED;
   }
 
+  /** Whether the future has a result, an exception, or was cancelled (asyncio's `Future.done`). */
   done(): boolean {
     return this._state !== PENDING;
   }
@@ -171,6 +242,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
+    // Awaited from a task's code: that task now waits on this future, so
+    // cancelling the task cancels it (asyncio's `_fut_waiter`).
+    let waiter: ContextTask | undefined;
+    let cancelNow = false;
+    if (this._state === PENDING && !this._loop.isRunning()) noteAwaitWhileStopped(this);
+    if (taskContext.current !== null && !this._transparent) {
+      waiter = taskContext.current.getStore() as ContextTask | undefined;
+      if (waiter === (this as unknown)) waiter = undefined;
+      else if (waiter !== undefined) {
+        // A JavaScript await always suspends, even on a done future: a
+        // cancel request kept for the task is delivered here either way.
+        if (this._state === PENDING) waiter._awaiting(this);
+        else cancelNow = waiter._takeCancelRequest();
+      }
+    }
     const settled = new Promise<T>((resolve, reject) => {
       const settle = () => {
         if (this._state === FINISHED && this._exception === undefined) resolve(this._result as T);
@@ -180,10 +266,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
           reject(err);
         }
       };
-      if (this._state !== PENDING) settle();
+      if (cancelNow) reject(waiter!._makeCancelledError());
+      else if (this._state !== PENDING) settle();
       else {
         this._addCallback(() => {
-          settle();
+          if (waiter?._awaited(this)) {
+            this._retrieved();
+            reject(waiter._makeCancelledError());
+          } else settle();
           this._loop._microtaskReady();
         });
       }
@@ -191,10 +281,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return settled.then(onFulfilled, onRejected);
   }
 
+  /** As `Promise.prototype.catch`, so a Future can stand where a promise is expected. */
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.then(undefined, onRejected);
   }
 
+  /** As `Promise.prototype.finally`, so a Future can stand where a promise is expected. */
   finally(onFinally?: (() => void) | null): Promise<T> {
     return Promise.resolve(this).finally(onFinally);
   }
@@ -209,6 +301,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.result();
   }
 
+  /** A debugging description: the class, the state and the result or exception. */
   toString(): string {
     return `<${this.constructor.name} ${this._stateInfo()}>`;
   }

@@ -5,8 +5,14 @@
 
 import { formatCallback } from "./format.ts";
 
-// deno-lint-ignore no-explicit-any
-export type Callback = (...args: any[]) => unknown;
+/**
+ * A callback the loop calls with the arguments it was scheduled with
+ * (`callSoon(cb, ...args)`, `addReader(fd, cb, ...args)`, ...); what it
+ * returns is ignored.
+ */
+// `never[]`, not `unknown[]`: a callback typed `(n: number) => void` must be
+// accepted, and `any` must not reach a consumer's code.
+export type Callback = (...args: never[]) => unknown;
 
 /** What a handle needs of its loop (kept narrow to avoid an import cycle). */
 export interface HandleLoop {
@@ -15,7 +21,10 @@ export interface HandleLoop {
   getDebug(): boolean;
 }
 
-/** A callback scheduled by `callSoon` and friends. */
+/**
+ * A callback scheduled by `callSoon`, `addReader` and friends (asyncio's
+ * `events.Handle`): keep it to cancel the call.
+ */
 export class Handle {
   /** @internal */ _callback: Callback | null;
   /** @internal */ _args: unknown[] | null;
@@ -24,6 +33,7 @@ export class Handle {
   /** @internal */ _context: unknown;
   /** @internal */ _repr: string | null = null;
 
+  /** @internal handles are made by the loop's scheduling methods */
   constructor(callback: Callback, args: unknown[], loop: HandleLoop, context?: unknown) {
     this._callback = callback;
     this._args = args;
@@ -59,7 +69,7 @@ export class Handle {
     const cb = this._callback!;
     const args = this._args!;
     try {
-      return args.length === 0 ? cb() : cb(...args);
+      return args.length === 0 ? cb() : cb(...(args as never[]));
     } catch (exc) {
       this._loop.callExceptionHandler({
         message: `Exception in callback ${formatCallback(cb, args)}`,
@@ -70,6 +80,7 @@ export class Handle {
     }
   }
 
+  /** `<Handle callback(args)>`, for logs and debugging. */
   toString(): string {
     if (this._repr) return this._repr;
     const parts = [this.constructor.name];
@@ -81,12 +92,13 @@ export class Handle {
 
 let timerSeq = 0;
 
-/** A callback scheduled for a point in time by `callLater`/`callAt`. */
+/** A callback scheduled for a point in time by `callLater`/`callAt` (asyncio's `events.TimerHandle`). */
 export class TimerHandle extends Handle {
   /** @internal */ _when: number;
   /** @internal tie-breaker: equal deadlines run in scheduling order */ _seq: number;
   /** @internal */ _scheduled = false;
 
+  /** @internal timer handles are made by `callLater`/`callAt` */
   constructor(when: number, callback: Callback, args: unknown[], loop: HandleLoop, context?: unknown) {
     super(callback, args, loop, context);
     this._when = when;
@@ -98,11 +110,13 @@ export class TimerHandle extends Handle {
     return this._when;
   }
 
+  /** Cancel the callback; the loop drops cancelled timers lazily, in bulk once they are many. */
   override cancel(): void {
     if (!this._cancelled) this._loop._timerHandleCancelled(this);
     super.cancel();
   }
 
+  /** `<TimerHandle callback(args) when=...>`, for logs and debugging. */
   override toString(): string {
     const s = super.toString();
     return `${s.slice(0, -1)} when=${this._when.toFixed(3)}>`;

@@ -4,10 +4,15 @@
  * to route warnings elsewhere or to capture them in tests.
  */
 
+/** Where the library's log records go; the methods mirror `logging.Logger`'s levels. */
 export interface Logger {
+  /** Debug-mode diagnostics (transport state changes, handshake timing); the console logger drops them. */
   debug(msg: string): void;
+  /** Routine events (Python's `logger.info`). */
   info(msg: string): void;
+  /** Something the application should fix (Python's `logger.warning`). */
   warning(msg: string): void;
+  /** A failure nobody else will report, with the error when there is one (Python's `logger.error(exc_info=...)`). */
   error(msg: string, err?: unknown): void;
 }
 

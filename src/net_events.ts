@@ -10,13 +10,13 @@
 
 import { checkNonBlocking, SelectorEventLoop } from "./selector_events.ts";
 import { C, libc, native } from "./native.ts";
-import { codeToErrno, ConnectionError, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
+import { codeToErrno, ConnectionError, ExceptionGroup, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
 
 const EINPROGRESS = codeToErrno("EINPROGRESS");
 import type { Future } from "./futures.ts";
 import { type AddrInfo, getaddrinfo as dnsGetaddrinfo, getnameinfo as dnsGetnameinfo, parseNumericAddress } from "./dns.ts";
-import { Socket } from "./socket.ts";
-import { type AnyProtocol } from "./protocols.ts";
+import { Socket, type SocketAddress } from "./socket.ts";
+import type { AnyProtocol, ProtocolFactory } from "./protocols.ts";
 import { SelectorDatagramTransport, SelectorSocketTransport, isRetry } from "./selector_transports.ts";
 import { Server } from "./server.ts";
 import { staggeredRace } from "./staggered.ts";
@@ -26,61 +26,120 @@ import type { BaseTransport, Transport } from "./transports.ts";
 import { SSLContext } from "./ssl.ts";
 import { checkSslTimeout, SSLProtocol, SSLProtocolTransport } from "./sslproto.ts";
 
-type Factory = () => AnyProtocol;
 type G<T> = Generator<unknown, T, unknown>;
 
 /** Seconds to wait before accepting again after running out of descriptors (asyncio's value). */
 const ACCEPT_RETRY_DELAY = 1;
 
+/** Options of `createConnection`: asyncio's keyword arguments of `create_connection`. */
 export interface ConnectionOptions {
+  /**
+   * An SSLContext for TLS, or true for a default client context; null,
+   * false or absent: plain TCP. (Typed `unknown` because anything else is
+   * checked at run time: a TypeError.)
+   */
   ssl?: unknown;
+  /** The address family to resolve `host` to (AF_INET, AF_INET6); 0: any. */
   family?: number;
+  /** The socket's protocol number; 0: the default for a stream socket. */
   proto?: number;
+  /** getaddrinfo flags (AI_*) for resolving `host`. */
   flags?: number;
+  /** An already connected stream socket to use instead of `host`/`port`; the transport takes it over. */
   sock?: Socket | null;
+  /** `[host, port]` to bind the local end to before connecting. */
   localAddr?: [string | null, number | null] | null;
+  /** The name the server's certificate must match (TLS only); defaults to `host`, "" skips the check. */
   serverHostname?: string | null;
+  /** Seconds the TLS handshake may take before the connection is aborted (default 60). */
   sslHandshakeTimeout?: number | null;
+  /** Seconds to wait for the peer's TLS close before aborting (default 30). */
   sslShutdownTimeout?: number | null;
+  /**
+   * Race the resolved addresses (Happy Eyeballs, RFC 8305): start the next
+   * attempt after this many seconds while the earlier ones are pending. 0.25
+   * is the RFC's value. Unset: one address after the other.
+   */
   happyEyeballsDelay?: number | null;
+  /**
+   * Alternate the address families before trying them, with this many of
+   * the first family leading (1 when `happyEyeballsDelay` is set).
+   */
   interleave?: number | null;
+  /** When every attempt fails, reject with an ExceptionGroup (an AggregateError) of all their errors rather than one OSError. */
   allReturnErrors?: boolean;
 }
 
+/** Options of `createServer`: asyncio's keyword arguments of `create_server`. */
 export interface ServerOptions {
+  /** The address family to listen on (AF_INET, AF_INET6); 0: every family `host` resolves to. */
   family?: number;
+  /** getaddrinfo flags (AI_*); default AI_PASSIVE. */
   flags?: number;
+  /** A bound stream socket to listen on instead of `host`/`port`. */
   sock?: Socket | null;
+  /** The listen(2) backlog, also the most connections accepted per wake-up (default 100). */
   backlog?: number;
+  /**
+   * An SSLContext holding the server's certificate: every connection is TLS.
+   * A boolean is a TypeError (a server has no default certificate).
+   */
   ssl?: unknown;
+  /** Set SO_REUSEADDR, so a restarted server can bind at once (default true). */
   reuseAddress?: boolean | null;
+  /** Set SO_REUSEPORT, so several processes can listen on the same port. */
   reusePort?: boolean | null;
+  /** Set SO_KEEPALIVE on the listening sockets. */
   keepAlive?: boolean | null;
+  /** Seconds a client's TLS handshake may take before its connection is aborted (default 60). */
   sslHandshakeTimeout?: number | null;
+  /** Seconds to wait for a client's TLS close before aborting (default 30). */
   sslShutdownTimeout?: number | null;
+  /** Accept connections at once (default true); false: call `server.startServing()` later. */
   startServing?: boolean;
 }
 
+/** Options of `createUnixServer`: asyncio's keyword arguments of `create_unix_server`. */
 export interface UnixServerOptions {
+  /** A bound AF_UNIX stream socket to listen on instead of `path`. */
   sock?: Socket | null;
+  /** The listen(2) backlog, also the most connections accepted per wake-up (default 100). */
   backlog?: number;
+  /** An SSLContext holding the server's certificate: every connection is TLS. */
   ssl?: unknown;
+  /** Seconds a client's TLS handshake may take before its connection is aborted (default 60). */
   sslHandshakeTimeout?: number | null;
+  /** Seconds to wait for a client's TLS close before aborting (default 30). */
   sslShutdownTimeout?: number | null;
+  /** Accept connections at once (default true); false: call `server.startServing()` later. */
   startServing?: boolean;
+  /** Remove the socket file when the server closes, unless another server replaced it (default true). */
   cleanup?: boolean;
 }
 
+/** Options of `createDatagramEndpoint`: asyncio's keyword arguments of `create_datagram_endpoint`. */
 export interface DatagramOptions {
-  localAddr?: unknown;
-  remoteAddr?: unknown;
+  /** The local address to bind to: `[host, port]`, or a path for AF_UNIX. */
+  localAddr?: SocketAddress;
+  /** The peer to connect to: `sendto` then needs no address, and only its datagrams arrive. */
+  remoteAddr?: SocketAddress;
+  /** The address family (AF_INET, AF_INET6, AF_UNIX); 0: from the addresses. */
   family?: number;
+  /** The socket's protocol number; 0: the default for a datagram socket. */
   proto?: number;
+  /** getaddrinfo flags (AI_*) for resolving the addresses. */
   flags?: number;
+  /** Set SO_REUSEPORT, so several endpoints can bind the same port. */
   reusePort?: boolean | null;
+  /** Set SO_BROADCAST, to send to broadcast addresses (`remoteAddr` is then not connected). */
   allowBroadcast?: boolean | null;
+  /** A datagram socket to use instead of the address options (none of which may be given with it). */
   sock?: Socket | null;
-  reuseAddress?: unknown;
+  /**
+   * Not supported: SO_REUSEADDR lets another process steal a UDP port
+   * (asyncio removed it too). Passing it is a TypeError.
+   */
+  reuseAddress?: never;
 }
 
 /** How a stream connection gets TLS: what SSLProtocol is made with. */
@@ -153,6 +212,12 @@ export function interleaveAddrinfos(infos: AddrInfo[], first = 1): AddrInfo[] {
   return out;
 }
 
+/**
+ * The networking layer of the loop: DNS, stream connections and servers
+ * (TCP, UNIX, TLS), datagram endpoints and sendfile, as in asyncio's
+ * `BaseEventLoop`/`BaseSelectorEventLoop`. Use {@linkcode EventLoop} (from
+ * `newEventLoop()`), which adds pipes and subprocesses.
+ */
 export class NetEventLoop extends SelectorEventLoop {
   // ---- DNS ----
 
@@ -246,13 +311,36 @@ export class NetEventLoop extends SelectorEventLoop {
    * a protocol from `protocolFactory`: resolves with [transport, protocol].
    * With several addresses they are tried in turn, or raced with Happy
    * Eyeballs when `happyEyeballsDelay` is set; if all fail, one error names
-   * every attempt (an AggregateError of them with `allReturnErrors`).
+   * every attempt (an ExceptionGroup of them with `allReturnErrors`).
    * With `ssl` (an SSLContext, or true for a default client context) the
    * transport is TLS over the socket and resolves once the handshake is
    * done; the certificate must match `serverHostname`, which defaults to
-   * `host` ("" skips the check).
+   * `host` ("" skips the check). asyncio's `loop.create_connection`.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop, Protocol, type Transport } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * const lost = loop.createFuture<void>();
+   * class Client extends Protocol {
+   *   override connectionMade(transport: Transport): void {
+   *     transport.write(new TextEncoder().encode("GET / HTTP/1.0\r\nHost: example.com\r\n\r\n"));
+   *   }
+   *   override dataReceived(data: Uint8Array): void {
+   *     console.log(new TextDecoder().decode(data));
+   *   }
+   *   override connectionLost(): void {
+   *     lost.setResult(undefined);
+   *   }
+   * }
+   * // Races IPv6 and IPv4 addresses of the name, 250 ms apart.
+   * await loop.runUntilComplete(loop.createConnection(() => new Client(), "example.com", 80, { happyEyeballsDelay: 0.25 }));
+   * await loop.runUntilComplete(lost);
+   * loop.close();
+   * ```
    */
-  createConnection(protocolFactory: Factory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[Transport, AnyProtocol]> {
+  createConnection(protocolFactory: ProtocolFactory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options);
@@ -265,7 +353,7 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** @internal */
-  *_createConnection(factory: Factory, host: string | null, port: number | string | null, o: ConnectionOptions, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
+  *_createConnection(factory: ProtocolFactory, host: string | null, port: number | string | null, o: ConnectionOptions, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     let sock = o.sock ?? null;
     const family = o.family ?? 0, proto = o.proto ?? 0, flags = o.flags ?? 0;
     let interleave = o.interleave ?? null;
@@ -301,7 +389,7 @@ export class NetEventLoop extends SelectorEventLoop {
       }
       if (sock === null) {
         const all = exceptions.flat();
-        if (o.allReturnErrors) throw new AggregateError(all, "createConnection failed");
+        if (o.allReturnErrors) throw new ExceptionGroup("create_connection failed", all);
         if (all.length === 1) throw all[0];
         const first = String(all[0]);
         if (all.every((e) => String(e) === first)) throw all[0];
@@ -350,7 +438,7 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** @internal */
-  *_createConnectionTransport(sock: Socket, factory: Factory, extra: Record<string, unknown> = {}, server: Server | null = null, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
+  *_createConnectionTransport(sock: Socket, factory: ProtocolFactory, extra: Record<string, unknown> = {}, server: Server | null = null, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     sock.setblocking(false);
     const protocol = factory();
     const waiter = this.createFuture<void>();
@@ -381,7 +469,7 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** Wrap an already accepted stream socket in a transport. */
-  connectAcceptedSocket(protocolFactory: Factory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
+  connectAcceptedSocket(protocolFactory: ProtocolFactory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options, true);
@@ -392,7 +480,7 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** Connect to the UNIX socket at `path` (or over `sock`). */
-  createUnixConnection(protocolFactory: Factory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
+  createUnixConnection(protocolFactory: ProtocolFactory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options);
@@ -484,8 +572,26 @@ export class NetEventLoop extends SelectorEventLoop {
    * protocol from `protocolFactory`. Resolves with the Server. With `ssl`
    * (an SSLContext holding the server's certificate) each connection is TLS,
    * and its protocol hears `connectionMade` once the handshake is done.
+   * asyncio's `loop.create_server`.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop, type Transport } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * // A plain object is a protocol too; the factory makes one per connection.
+   * const server = await loop.runUntilComplete(loop.createServer(() => {
+   *   let transport: Transport;
+   *   return {
+   *     connectionMade: (t: Transport) => void (transport = t),
+   *     dataReceived: (data: Uint8Array) => transport.write(data),
+   *   };
+   * }, "127.0.0.1", 0));
+   * console.log("listening on", server.sockets[0].getsockname()); // port 0: the kernel picked one
+   * await loop.runUntilComplete(server.serveForever()); // until cancelled
+   * ```
    */
-  createServer(protocolFactory: Factory, host: string | string[] | null = null, port: number | string | null = null, options: ServerOptions = {}): Future<Server> {
+  createServer(protocolFactory: ProtocolFactory, host: string | string[] | null = null, port: number | string | null = null, options: ServerOptions = {}): Future<Server> {
     this._checkClosed();
     checkFactory(protocolFactory);
     // A server needs a certificate, so a boolean is no context (asyncio's TypeError).
@@ -566,9 +672,23 @@ export class NetEventLoop extends SelectorEventLoop {
 
   /**
    * Listen on the UNIX socket `path` (or `sock`). A stale socket file is
-   * replaced; with `cleanup` (default) the path is removed when the server closes.
+   * replaced; with `cleanup` (default) the path is removed when the server
+   * closes. A path starting with "\0" is a Linux abstract name (no file).
+   * asyncio's `loop.create_unix_server`.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop, Protocol } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * const server = await loop.runUntilComplete(loop.createUnixServer(() => new Protocol(), "/tmp/app.sock"));
+   * // clients: loop.createUnixConnection(factory, "/tmp/app.sock")
+   * server.close(); // stops listening and removes /tmp/app.sock
+   * await loop.runUntilComplete(server.waitClosed());
+   * loop.close();
+   * ```
    */
-  createUnixServer(protocolFactory: Factory, path: string | null = null, options: UnixServerOptions = {}): Future<Server> {
+  createUnixServer(protocolFactory: ProtocolFactory, path: string | null = null, options: UnixServerOptions = {}): Future<Server> {
     this._checkClosed();
     checkFactory(protocolFactory);
     if (typeof options.ssl === "boolean") throw new TypeError("ssl argument must be an SSLContext or null");
@@ -695,9 +815,27 @@ export class NetEventLoop extends SelectorEventLoop {
 
   /**
    * A datagram endpoint (UDP or UNIX datagram) bound to `localAddr` and/or
-   * connected to `remoteAddr`, or over `sock`: resolves with [transport, protocol].
+   * connected to `remoteAddr`, or over `sock`: resolves with [transport,
+   * protocol]. asyncio's `loop.create_datagram_endpoint`.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * const [transport] = await loop.runUntilComplete(loop.createDatagramEndpoint(() => ({
+   *   datagramReceived(data: Uint8Array, addr: unknown) {
+   *     console.log("reply from", addr, new TextDecoder().decode(data));
+   *     loop.stop();
+   *   },
+   * }), { remoteAddr: ["127.0.0.1", 9999] }));
+   * transport.sendto(new TextEncoder().encode("ping"));
+   * await loop.runForever();
+   * transport.close();
+   * loop.close();
+   * ```
    */
-  createDatagramEndpoint(protocolFactory: Factory, options: DatagramOptions = {}): Future<[SelectorDatagramTransport, AnyProtocol]> {
+  createDatagramEndpoint(protocolFactory: ProtocolFactory, options: DatagramOptions = {}): Future<[SelectorDatagramTransport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     if ("reuseAddress" in options) {

@@ -28,6 +28,7 @@ export type FileLike = number | { fileno(): number };
 
 type Watch = [reader: Handle | null, writer: Handle | null];
 
+/** Options of `newEventLoop` and the loop constructors. */
 export interface EventLoopOptions {
   /** Force a selector ("epoll" or "poll"); the default is the best for this OS. */
   selector?: SelectorName;
@@ -46,10 +47,16 @@ export function fileobjToFd(fileobj: FileLike): number {
   return fd;
 }
 
+/**
+ * The loop over a readiness selector (asyncio's `SelectorEventLoop`):
+ * BaseEventLoop plus descriptor watching, the `sock*` socket operations and
+ * signal handlers. Use {@linkcode EventLoop} (from `newEventLoop()`), which
+ * adds networking, pipes and subprocesses; this class is the layer below.
+ */
 export class SelectorEventLoop extends BaseEventLoop {
   /** @internal */ _selector: BaseSelector<Watch>;
   /** @internal descriptor → the live transport that owns it */
-  _transports = new Map<number, BaseTransport>();
+  _transports: Map<number, BaseTransport> = new Map();
   /** @internal */ #recvBuffer: Uint8Array | null = null;
 
   /** @internal one receive buffer for every transport of this loop (reads are synchronous) */
@@ -57,17 +64,33 @@ export class SelectorEventLoop extends BaseEventLoop {
     return (this.#recvBuffer ??= new Uint8Array(new ArrayBuffer(MAX_READ)));
   }
 
+  /** A new loop, not made current; `options.selector` forces epoll or poll. */
   constructor(options: EventLoopOptions = {}) {
     super();
     this._selector = makeSelector<Watch>(options.selector);
   }
 
-  /** @internal */ _signalHandlers = new SignalHandlers(this);
+  /** @internal */ _signalHandlers: SignalHandlers = new SignalHandlers(this);
 
   /**
    * Call `callback(...args)` on the loop whenever signal `sig` (a number or a
    * name such as "SIGINT") arrives; replaces an earlier handler. RuntimeError
-   * for signals that cannot be caught, ValueError for unknown ones.
+   * for signals that cannot be caught, ValueError for unknown ones. The
+   * callback runs as a loop callback, not inside the signal, so it may do
+   * anything (asyncio's `loop.add_signal_handler`).
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * loop.addSignalHandler("SIGINT", () => {
+   *   console.log("interrupted: shutting down");
+   *   loop.stop();
+   * });
+   * await loop.runForever();
+   * loop.close(); // also removes the handler
+   * ```
    */
   addSignalHandler(sig: number | string, callback: Callback, ...args: unknown[]): void {
     this._signalHandlers.add(sig, callback, args);
@@ -90,8 +113,32 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   /**
-   * Call `callback(...args)` whenever `fd` is readable. Replaces an earlier
-   * reader of the same descriptor. The loop never closes the descriptor.
+   * Call `callback(...args)` whenever `fd` is readable (asyncio's
+   * `loop.add_reader`): any pollable descriptor, as a number or an object
+   * with `fileno()`. Replaces an earlier reader of the same descriptor; a
+   * descriptor a transport owns is a RuntimeError. Watching is
+   * level-triggered: while data is left unread, the callback is called again
+   * on every iteration, until `removeReader(fd)`. The loop never closes the
+   * descriptor.
+   *
+   * @example
+   * ```ts
+   * import { newEventLoop, socketpair } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * const [rsock, wsock] = socketpair();
+   * rsock.setblocking(false);
+   * loop.addReader(rsock, () => {
+   *   console.log(new TextDecoder().decode(rsock.recv(100)));
+   *   loop.removeReader(rsock);
+   *   loop.stop();
+   * });
+   * wsock.send(new TextEncoder().encode("ping"));
+   * await loop.runForever();
+   * rsock.close();
+   * wsock.close();
+   * loop.close();
+   * ```
    */
   addReader(fd: FileLike, callback: Callback, ...args: unknown[]): Handle {
     this._checkClosed();
@@ -285,6 +332,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     });
   }
 
+  /** @internal */
   protected _processIo(): void {
     const sel = this._selector;
     if (sel.count === 0) return;
@@ -300,18 +348,22 @@ export class SelectorEventLoop extends BaseEventLoop {
     }
   }
 
+  /** @internal */
   protected _hasIo(): boolean {
     return this._selector.count > 0;
   }
 
+  /** @internal */
   protected _parkIo(cb: () => void): void {
     this._selector.park(cb);
   }
 
+  /** @internal */
   protected _unparkIo(release: boolean): void {
     this._selector.unpark(release);
   }
 
+  /** @internal */
   protected _closeIo(): void {
     for (const key of this._selector._keys.values()) {
       key.data[0]?.cancel();

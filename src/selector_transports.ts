@@ -92,7 +92,11 @@ function resolveWaiter(waiter: Future<unknown> | null | undefined): void {
   if (waiter && !waiter.cancelled() && !waiter.done()) waiter.setResult(undefined);
 }
 
-/** State and teardown shared by stream and datagram socket transports. */
+/**
+ * State and teardown shared by stream and datagram socket transports
+ * (asyncio's `_SelectorTransport`). The transport owns its socket: it is
+ * closed after `connectionLost`.
+ */
 export abstract class SelectorTransport extends BaseTransport {
   /** @internal */ _loop: TransportLoop;
   /** @internal */ _sock: Socket | null;
@@ -100,7 +104,7 @@ export abstract class SelectorTransport extends BaseTransport {
   /** @internal */ _protocol: AnyProtocol;
   /** @internal */ _protocolConnected = false;
   /** @internal */ _server: TransportServer | null;
-  /** @internal */ _buffer = new WriteBuffer();
+  /** @internal */ _buffer: WriteBuffer = new WriteBuffer();
   /** @internal */ _connLost = 0;
   /** @internal */ _closing = false;
   /** @internal */ _paused = false;
@@ -108,6 +112,7 @@ export abstract class SelectorTransport extends BaseTransport {
   /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
   /** @internal */ _protocolPaused = false;
 
+  /** @internal socket transports are made by the loop */
   constructor(loop: TransportLoop, sock: Socket, protocol: AnyProtocol, extra: Record<string, unknown>, server: TransportServer | null) {
     super(extra);
     this._extra.socket = sock;
@@ -122,28 +127,38 @@ export abstract class SelectorTransport extends BaseTransport {
     loop._transports.set(this._fd, this);
   }
 
+  /** `<SelectorSocketTransport fd=N open>`, for logs and debugging. */
   override toString(): string {
     const state = this._sock === null ? "closed" : this._closing ? "closing" : "open";
     return `<${this.constructor.name} fd=${this._fd} ${state}>`;
   }
 
+  /** Hand the connection to another protocol; it receives all further callbacks, `connectionLost` included. */
   override setProtocol(protocol: AnyProtocol): void {
     this._protocol = protocol;
     this._protocolConnected = true;
   }
 
+  /** The protocol that currently receives the transport's callbacks. */
   override getProtocol(): AnyProtocol {
     return this._protocol;
   }
 
+  /** True once the transport is closing: `close()`, `abort()`, EOF, or an error. */
   override isClosing(): boolean {
     return this._closing;
   }
 
+  /** True while the protocol receives data (not paused, not closing). */
   isReading(): boolean {
     return !this._closing && !this._paused;
   }
 
+  /**
+   * Stop reading until `resumeReading()`: the socket is no longer watched,
+   * so the kernel's buffer fills and TCP slows the peer down. A no-op when
+   * paused or closing.
+   */
   pauseReading(): void {
     if (this._closing || this._paused) return;
     this._paused = true;
@@ -151,6 +166,7 @@ export abstract class SelectorTransport extends BaseTransport {
     if (this._loop.getDebug()) logger.debug(`${this} pauses reading`);
   }
 
+  /** Read again after `pauseReading()`. A no-op unless paused. */
   resumeReading(): void {
     if (this._closing || !this._paused) return;
     this._paused = false;
@@ -178,15 +194,21 @@ export abstract class SelectorTransport extends BaseTransport {
     this._forceClose(null);
   }
 
+  /** Bytes buffered and not yet handed to the kernel. */
   getWriteBufferSize(): number {
     return this._buffer.size;
   }
 
+  /** The flow-control marks as `[low, high]` (asyncio's order). */
   getWriteBufferLimits(): [number, number] {
     return [this._lowWater, this._highWater];
   }
 
-  /** Set the flow-control marks (asyncio's rule; see computeWriteLimits). */
+  /**
+   * Set the flow-control marks: `pauseWriting()` above `high`,
+   * `resumeWriting()` at or below `low` (with only one given, the other
+   * follows: high = 4 × low, low = high / 4; neither: 64 KiB high).
+   */
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
     [this._highWater, this._lowWater] = computeWriteLimits(high, low);
     this._maybePauseProtocol();
@@ -271,12 +293,17 @@ export abstract class SelectorTransport extends BaseTransport {
   }
 }
 
-/** A TCP or UNIX stream connection. */
+/**
+ * A TCP or UNIX stream connection (asyncio's `_SelectorSocketTransport`):
+ * the {@linkcode Transport} that `createConnection` and `createServer` make
+ * for plain (non-TLS) sockets.
+ */
 export class SelectorSocketTransport extends SelectorTransport {
   /** @internal */ _eof = false;
   /** @internal */ _readReady: () => void;
   /** @internal */ _emptyWaiter: Future<void> | null = null;
 
+  /** @internal made by `createConnection`, `createServer` and friends */
   constructor(
     loop: TransportLoop,
     sock: Socket,
@@ -302,6 +329,10 @@ export class SelectorSocketTransport extends SelectorTransport {
     if (waiter) loop._callSoon(resolveWaiter, [waiter]);
   }
 
+  /**
+   * Hand the connection to another protocol. Switching between a Protocol
+   * and a BufferedProtocol takes effect from the next read.
+   */
   override setProtocol(protocol: AnyProtocol): void {
     this._readReady = isBufferedProtocol(protocol) ? this._readReadyBuffered : this._readReadyData;
     super.setProtocol(protocol);
@@ -320,6 +351,7 @@ export class SelectorSocketTransport extends SelectorTransport {
     this._loop._addReader(this._fd, this._readReady);
   }
 
+  /** Stop reading until `resumeReading()` (see {@linkcode SelectorTransport.pauseReading}). */
   override pauseReading(): void {
     super.pauseReading();
     this._reading = false;
@@ -451,6 +483,7 @@ export class SelectorSocketTransport extends SelectorTransport {
     else if (this._eof) this._sock!.shutdown(C.SHUT_WR);
   };
 
+  /** True: a socket can half-close (`writeEof()`). */
   canWriteEof(): boolean {
     return true;
   }
@@ -462,6 +495,10 @@ export class SelectorSocketTransport extends SelectorTransport {
     if (this._buffer.size === 0) this._sock!.shutdown(C.SHUT_WR);
   }
 
+  /**
+   * Stop reading now, flush what is buffered, then call `connectionLost(null)`
+   * and close the socket. Idempotent.
+   */
   override close(): void {
     super.close();
     this._reading = false;
@@ -481,12 +518,16 @@ export class SelectorSocketTransport extends SelectorTransport {
   }
 }
 
-/** A UDP or UNIX datagram endpoint. */
+/**
+ * A UDP or UNIX datagram endpoint (asyncio's `_SelectorDatagramTransport`):
+ * the {@linkcode DatagramTransport} that `createDatagramEndpoint` makes.
+ */
 export class SelectorDatagramTransport extends SelectorTransport {
   /** @internal */ _address: unknown;
   /** @internal queued datagrams: [data, address] */ _queue: [Uint8Array, unknown][] = [];
   /** @internal */ _queued = 0;
 
+  /** @internal made by `createDatagramEndpoint` */
   constructor(
     loop: TransportLoop,
     sock: Socket,
@@ -596,6 +637,10 @@ export class SelectorDatagramTransport extends SelectorTransport {
     if (this._closing) this._callConnectionLost(null);
   };
 
+  /**
+   * Stop receiving, send the queued datagrams, then call
+   * `connectionLost(null)` and close the socket. Idempotent.
+   */
   override close(): void {
     if (this._closing) return;
     this._closing = true;
@@ -607,6 +652,7 @@ export class SelectorDatagramTransport extends SelectorTransport {
     }
   }
 
+  /** @internal */
   override _forceClose(exc: Error | null): void {
     this._queue = [];
     this._queued = 0;

@@ -21,11 +21,11 @@ export interface SelectorKey<D> {
 }
 
 export abstract class BaseSelector<D> {
-  /** @internal */ _keys = new Map<number, SelectorKey<D>>();
+  /** @internal */ _keys: Map<number, SelectorKey<D>> = new Map();
   /** Descriptors found ready by the last `select()`. */
-  readyFds = new Int32Array(64);
+  readyFds: Int32Array = new Int32Array(64);
   /** Their EVENT_READ/EVENT_WRITE masks. */
-  readyEvents = new Uint8Array(64);
+  readyEvents: Uint8Array = new Uint8Array(64);
   /** @internal */ _parker: Parker | null = null;
   /** @internal */ _closed = false;
 
@@ -260,6 +260,7 @@ export class PollSelector<D> extends BaseSelector<D> {
   }
 }
 
+/** A selector to force with `newEventLoop({ selector })`: "epoll" (Linux) or the portable "poll". */
 export type SelectorName = "epoll" | "poll";
 
 /** The best selector for this OS, or the one named. */

@@ -7,22 +7,36 @@ import { CancelledError, RuntimeError } from "./errors.ts";
 import type { Future } from "./futures.ts";
 import type { Socket } from "./socket.ts";
 import type { BaseTransport } from "./transports.ts";
-import type { TransportServer } from "./selector_transports.ts";
+// A type-only import: no run-time cycle with net_events.ts, which makes servers.
+import type { NetEventLoop } from "./net_events.ts";
 
-/** What a Server needs of its loop. */
-export interface ServerLoop {
-  createFuture<T>(): Future<T>;
-  createTask<T>(coro: Generator<unknown, T, unknown>): Future<T>;
-  _startServing(server: Server, sock: Socket): void;
-  _stopServing(sock: Socket): void;
-}
-
-export class Server implements TransportServer {
-  /** @internal */ _loop: ServerLoop;
+/**
+ * The listening sockets of `createServer`/`createUnixServer` and the
+ * connections accepted on them (asyncio's `Server`). Closing a server stops
+ * listening but leaves accepted connections open: `waitClosed()` resolves
+ * once they are gone too.
+ *
+ * @example
+ * ```ts
+ * import { newEventLoop, Protocol } from "tsyncio";
+ *
+ * const loop = newEventLoop();
+ * const server = await loop.runUntilComplete(loop.createServer(() => new Protocol(), "127.0.0.1", 8080));
+ * // Graceful shutdown on SIGTERM: stop accepting, then end the open connections.
+ * loop.addSignalHandler("SIGTERM", () => {
+ *   server.close();
+ *   server.closeClients();
+ * });
+ * await loop.runUntilComplete(server.waitClosed());
+ * loop.close();
+ * ```
+ */
+export class Server {
+  /** @internal */ _loop: NetEventLoop;
   /** @internal */ _sockets: Socket[] | null;
   /** @internal */ _activeCount = 0;
   /** @internal */ _waiters: Future<void>[] | null = [];
-  /** @internal */ _clients = new Set<BaseTransport>();
+  /** @internal */ _clients: Set<BaseTransport> = new Set();
   /** @internal */ _protocolFactory: () => unknown;
   /** @internal */ _backlog: number;
   /** @internal */ _serving = false;
@@ -32,13 +46,15 @@ export class Server implements TransportServer {
   /** @internal called once the listening sockets are closed (unlinks a UNIX path) */
   _onClose: (() => void) | null = null;
 
-  constructor(loop: ServerLoop, sockets: Socket[], protocolFactory: () => unknown, backlog: number) {
+  /** @internal servers are made by `createServer`/`createUnixServer` */
+  constructor(loop: NetEventLoop, sockets: Socket[], protocolFactory: () => unknown, backlog: number) {
     this._loop = loop;
     this._sockets = sockets;
     this._protocolFactory = protocolFactory;
     this._backlog = backlog;
   }
 
+  /** `<Server sockets=...>`, for logs and debugging. */
   toString(): string {
     return `<Server sockets=${this._sockets ? this._sockets.map(String).join(",") : "(closed)"}>`;
   }
@@ -73,10 +89,12 @@ export class Server implements TransportServer {
     }
   }
 
-  getLoop(): ServerLoop {
+  /** The loop the server runs on. */
+  getLoop(): NetEventLoop {
     return this._loop;
   }
 
+  /** True while the server accepts connections (between `startServing()` and `close()`). */
   isServing(): boolean {
     return this._serving;
   }

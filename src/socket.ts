@@ -39,159 +39,299 @@ export type { SocketAddress } from "./sockaddr.ts";
 
 // ---- constants, as Python's socket module exports them (undefined where this OS lacks one) ----
 
-export const AF_UNSPEC = C.AF_UNSPEC;
-export const AF_UNIX = C.AF_UNIX;
-export const AF_INET = C.AF_INET;
-export const AF_INET6 = C.AF_INET6;
-export const SOCK_STREAM = C.SOCK_STREAM;
-export const SOCK_DGRAM = C.SOCK_DGRAM;
-export const SOCK_RAW = C.SOCK_RAW;
-export const SOCK_SEQPACKET = C.SOCK_SEQPACKET;
-/** Linux only (0 elsewhere): type flags for `new Socket(family, SOCK_STREAM | SOCK_NONBLOCK)`. */
-export const SOCK_NONBLOCK = C.SOCK_NONBLOCK;
-export const SOCK_CLOEXEC = C.SOCK_CLOEXEC;
-export const SOMAXCONN = C.SOMAXCONN;
+/** Address family: any (in getaddrinfo hints; Python's `socket.AF_UNSPEC`). */
+export const AF_UNSPEC: number = C.AF_UNSPEC;
+/** Address family: Unix-domain sockets, addressed by path (Python's `socket.AF_UNIX`). */
+export const AF_UNIX: number = C.AF_UNIX;
+/** Address family: IPv4 (Python's `socket.AF_INET`). */
+export const AF_INET: number = C.AF_INET;
+/** Address family: IPv6 (Python's `socket.AF_INET6`). */
+export const AF_INET6: number = C.AF_INET6;
+/** Socket type: a reliable byte stream (TCP; Python's `socket.SOCK_STREAM`). */
+export const SOCK_STREAM: number = C.SOCK_STREAM;
+/** Socket type: datagrams (UDP; Python's `socket.SOCK_DGRAM`). */
+export const SOCK_DGRAM: number = C.SOCK_DGRAM;
+/** Socket type: raw network-layer packets (Python's `socket.SOCK_RAW`). */
+export const SOCK_RAW: number = C.SOCK_RAW;
+/** Socket type: reliable datagrams in order, boundaries kept (Python's `socket.SOCK_SEQPACKET`). */
+export const SOCK_SEQPACKET: number = C.SOCK_SEQPACKET;
+/** Socket type flag: non-blocking from creation (Python's `socket.SOCK_NONBLOCK`); Linux only (0 elsewhere): `new Socket(family, SOCK_STREAM | SOCK_NONBLOCK)`. */
+export const SOCK_NONBLOCK: number = C.SOCK_NONBLOCK;
+/** Socket type flag: close-on-exec (Linux only, 0 elsewhere; every Socket gets it anyway; Python's `socket.SOCK_CLOEXEC`). */
+export const SOCK_CLOEXEC: number = C.SOCK_CLOEXEC;
+/** The system's largest listen backlog (Python's `socket.SOMAXCONN`). */
+export const SOMAXCONN: number = C.SOMAXCONN;
 
-export const SOL_SOCKET = C.SOL_SOCKET;
-export const SOL_IP = C.SOL_IP;
-export const SOL_TCP = C.SOL_TCP;
-export const SOL_UDP = C.SOL_UDP;
-export const SO_ACCEPTCONN = C.SO_ACCEPTCONN;
-export const SO_BROADCAST = C.SO_BROADCAST;
-export const SO_DEBUG = C.SO_DEBUG;
-export const SO_DONTROUTE = C.SO_DONTROUTE;
-export const SO_ERROR = C.SO_ERROR;
-export const SO_KEEPALIVE = C.SO_KEEPALIVE;
-export const SO_LINGER = C.SO_LINGER;
-export const SO_OOBINLINE = C.SO_OOBINLINE;
-export const SO_RCVBUF = C.SO_RCVBUF;
-export const SO_RCVLOWAT = C.SO_RCVLOWAT;
-export const SO_RCVTIMEO = C.SO_RCVTIMEO;
-export const SO_REUSEADDR = C.SO_REUSEADDR;
-export const SO_REUSEPORT = C.SO_REUSEPORT;
-export const SO_SNDBUF = C.SO_SNDBUF;
-export const SO_SNDLOWAT = C.SO_SNDLOWAT;
-export const SO_SNDTIMEO = C.SO_SNDTIMEO;
-export const SO_TYPE = C.SO_TYPE;
+/** Option level: the socket itself, for the SO_* options (Python's `socket.SOL_SOCKET`). */
+export const SOL_SOCKET: number = C.SOL_SOCKET;
+/** Option level: IP (the same as IPPROTO_IP; Python's `socket.SOL_IP`). */
+export const SOL_IP: number = C.SOL_IP;
+/** Option level: TCP (the same as IPPROTO_TCP; Python's `socket.SOL_TCP`). */
+export const SOL_TCP: number = C.SOL_TCP;
+/** Option level: UDP (the same as IPPROTO_UDP; Python's `socket.SOL_UDP`). */
+export const SOL_UDP: number = C.SOL_UDP;
+/** Socket option: whether the socket listens (read-only; Python's `socket.SO_ACCEPTCONN`). */
+export const SO_ACCEPTCONN: number = C.SO_ACCEPTCONN;
+/** Socket option: allow sending to broadcast addresses (Python's `socket.SO_BROADCAST`). */
+export const SO_BROADCAST: number = C.SO_BROADCAST;
+/** Socket option: kernel debugging records (Python's `socket.SO_DEBUG`). */
+export const SO_DEBUG: number = C.SO_DEBUG;
+/** Socket option: bypass routing, reach directly connected hosts only (Python's `socket.SO_DONTROUTE`). */
+export const SO_DONTROUTE: number = C.SO_DONTROUTE;
+/** Socket option: read and clear the pending error (how a non-blocking connect reports its outcome; Python's `socket.SO_ERROR`). */
+export const SO_ERROR: number = C.SO_ERROR;
+/** Socket option: send TCP keepalive probes on idle connections (Python's `socket.SO_KEEPALIVE`). */
+export const SO_KEEPALIVE: number = C.SO_KEEPALIVE;
+/** Socket option: how long close() waits for unsent data (a struct linger, as bytes; Python's `socket.SO_LINGER`). */
+export const SO_LINGER: number = C.SO_LINGER;
+/** Socket option: deliver out-of-band data inline (Python's `socket.SO_OOBINLINE`). */
+export const SO_OOBINLINE: number = C.SO_OOBINLINE;
+/** Socket option: the kernel's receive buffer size (Python's `socket.SO_RCVBUF`). */
+export const SO_RCVBUF: number = C.SO_RCVBUF;
+/** Socket option: the least data a receive waits for (Python's `socket.SO_RCVLOWAT`). */
+export const SO_RCVLOWAT: number = C.SO_RCVLOWAT;
+/** Socket option: a kernel receive timeout (a struct timeval, as bytes); `settimeout` is the portable way (Python's `socket.SO_RCVTIMEO`). */
+export const SO_RCVTIMEO: number = C.SO_RCVTIMEO;
+/** Socket option: bind an address whose old connections are still in TIME_WAIT (Python's `socket.SO_REUSEADDR`). */
+export const SO_REUSEADDR: number = C.SO_REUSEADDR;
+/** Socket option: let several sockets bind the same address and port (Python's `socket.SO_REUSEPORT`). */
+export const SO_REUSEPORT: number = C.SO_REUSEPORT;
+/** Socket option: the kernel's send buffer size (Python's `socket.SO_SNDBUF`). */
+export const SO_SNDBUF: number = C.SO_SNDBUF;
+/** Socket option: the least buffer space a send waits for (Python's `socket.SO_SNDLOWAT`). */
+export const SO_SNDLOWAT: number = C.SO_SNDLOWAT;
+/** Socket option: a kernel send timeout (a struct timeval, as bytes); `settimeout` is the portable way (Python's `socket.SO_SNDTIMEO`). */
+export const SO_SNDTIMEO: number = C.SO_SNDTIMEO;
+/** Socket option: the socket type (read-only; Python's `socket.SO_TYPE`). */
+export const SO_TYPE: number = C.SO_TYPE;
+/** Socket option: the address family (read-only); Linux only, undefined elsewhere (Python's `socket.SO_DOMAIN`). */
 export const SO_DOMAIN: number | undefined = C.SO_DOMAIN || undefined;
+/** Socket option: the protocol (read-only); Linux only, undefined elsewhere (Python's `socket.SO_PROTOCOL`). */
 export const SO_PROTOCOL: number | undefined = C.SO_PROTOCOL || undefined;
-export const SO_BINDTODEVICE = C.SO_BINDTODEVICE;
-export const SO_PASSCRED = C.SO_PASSCRED;
-export const SO_PEERCRED = C.SO_PEERCRED;
-export const SO_PRIORITY = C.SO_PRIORITY;
-export const SO_MARK = C.SO_MARK;
-export const SO_INCOMING_CPU = C.SO_INCOMING_CPU;
+/** Socket option: bind to a network interface by name; Linux only, undefined elsewhere (Python's `socket.SO_BINDTODEVICE`). */
+export const SO_BINDTODEVICE: number | undefined = C.SO_BINDTODEVICE;
+/** Socket option: receive the sender's credentials on AF_UNIX sockets; Linux only, undefined elsewhere (Python's `socket.SO_PASSCRED`). */
+export const SO_PASSCRED: number | undefined = C.SO_PASSCRED;
+/** Socket option: the AF_UNIX peer's pid, uid and gid (a struct ucred, as bytes); Linux only, undefined elsewhere (Python's `socket.SO_PEERCRED`). */
+export const SO_PEERCRED: number | undefined = C.SO_PEERCRED;
+/** Socket option: the queuing priority of outgoing packets; Linux only, undefined elsewhere (Python's `socket.SO_PRIORITY`). */
+export const SO_PRIORITY: number | undefined = C.SO_PRIORITY;
+/** Socket option: the firewall mark of outgoing packets; Linux only, undefined elsewhere (Python's `socket.SO_MARK`). */
+export const SO_MARK: number | undefined = C.SO_MARK;
+/** Socket option: the CPU that handles the socket's packets; Linux only, undefined elsewhere (Python's `socket.SO_INCOMING_CPU`). */
+export const SO_INCOMING_CPU: number | undefined = C.SO_INCOMING_CPU;
 
-export const IPPROTO_IP = C.IPPROTO_IP;
-export const IPPROTO_IPV6 = C.IPPROTO_IPV6;
-export const IPPROTO_TCP = C.IPPROTO_TCP;
-export const IPPROTO_UDP = C.IPPROTO_UDP;
-export const IPPROTO_ICMP = C.IPPROTO_ICMP;
-export const IPPROTO_ICMPV6 = C.IPPROTO_ICMPV6;
-export const IPPROTO_RAW = C.IPPROTO_RAW;
-export const IPPROTO_SCTP = C.IPPROTO_SCTP;
+/** Protocol: IP; also the option level of the IP_* options (Python's `socket.IPPROTO_IP`). */
+export const IPPROTO_IP: number = C.IPPROTO_IP;
+/** Protocol: IPv6; also the option level of the IPV6_* options (Python's `socket.IPPROTO_IPV6`). */
+export const IPPROTO_IPV6: number = C.IPPROTO_IPV6;
+/** Protocol: TCP; also the option level of the TCP_* options (Python's `socket.IPPROTO_TCP`). */
+export const IPPROTO_TCP: number = C.IPPROTO_TCP;
+/** Protocol: UDP (Python's `socket.IPPROTO_UDP`). */
+export const IPPROTO_UDP: number = C.IPPROTO_UDP;
+/** Protocol: ICMP (Python's `socket.IPPROTO_ICMP`). */
+export const IPPROTO_ICMP: number = C.IPPROTO_ICMP;
+/** Protocol: ICMPv6 (Python's `socket.IPPROTO_ICMPV6`). */
+export const IPPROTO_ICMPV6: number = C.IPPROTO_ICMPV6;
+/** Protocol: raw IP packets (Python's `socket.IPPROTO_RAW`). */
+export const IPPROTO_RAW: number = C.IPPROTO_RAW;
+/** Protocol: SCTP (Python's `socket.IPPROTO_SCTP`). */
+export const IPPROTO_SCTP: number = C.IPPROTO_SCTP;
 
-export const TCP_NODELAY = C.TCP_NODELAY;
-export const TCP_MAXSEG = C.TCP_MAXSEG;
-export const TCP_KEEPINTVL = C.TCP_KEEPINTVL;
-export const TCP_KEEPCNT = C.TCP_KEEPCNT;
-export const TCP_FASTOPEN = C.TCP_FASTOPEN;
-export const TCP_NOTSENT_LOWAT = C.TCP_NOTSENT_LOWAT;
-export const TCP_KEEPIDLE = C.TCP_KEEPIDLE;
-export const TCP_KEEPALIVE = C.TCP_KEEPALIVE;
-export const TCP_CORK = C.TCP_CORK;
-export const TCP_QUICKACK = C.TCP_QUICKACK;
-export const TCP_USER_TIMEOUT = C.TCP_USER_TIMEOUT;
-export const TCP_DEFER_ACCEPT = C.TCP_DEFER_ACCEPT;
-export const TCP_INFO = C.TCP_INFO;
-export const TCP_CONGESTION = C.TCP_CONGESTION;
-export const TCP_SYNCNT = C.TCP_SYNCNT;
-export const TCP_LINGER2 = C.TCP_LINGER2;
-export const TCP_WINDOW_CLAMP = C.TCP_WINDOW_CLAMP;
+/** TCP option: send small segments at once (no Nagle algorithm; Python's `socket.TCP_NODELAY`). */
+export const TCP_NODELAY: number = C.TCP_NODELAY;
+/** TCP option: the largest segment size (Python's `socket.TCP_MAXSEG`). */
+export const TCP_MAXSEG: number = C.TCP_MAXSEG;
+/** TCP option: seconds between keepalive probes (Python's `socket.TCP_KEEPINTVL`). */
+export const TCP_KEEPINTVL: number = C.TCP_KEEPINTVL;
+/** TCP option: unanswered keepalive probes before the connection is dropped (Python's `socket.TCP_KEEPCNT`). */
+export const TCP_KEEPCNT: number = C.TCP_KEEPCNT;
+/** TCP option: accept data in the SYN (TCP Fast Open; a queue length on a listener; Python's `socket.TCP_FASTOPEN`). */
+export const TCP_FASTOPEN: number = C.TCP_FASTOPEN;
+/** TCP option: unsent bytes above which the socket is not writable (Python's `socket.TCP_NOTSENT_LOWAT`). */
+export const TCP_NOTSENT_LOWAT: number = C.TCP_NOTSENT_LOWAT;
+/** TCP option: idle seconds before the first keepalive probe; Linux only, undefined elsewhere (Python's `socket.TCP_KEEPIDLE`). */
+export const TCP_KEEPIDLE: number | undefined = C.TCP_KEEPIDLE;
+/** TCP option: idle seconds before the first keepalive probe; macOS only, undefined elsewhere (Python's `socket.TCP_KEEPALIVE`). */
+export const TCP_KEEPALIVE: number | undefined = C.TCP_KEEPALIVE;
+/** TCP option: hold partial segments until uncorked; Linux only, undefined elsewhere (Python's `socket.TCP_CORK`). */
+export const TCP_CORK: number | undefined = C.TCP_CORK;
+/** TCP option: acknowledge at once instead of delaying; Linux only, undefined elsewhere (Python's `socket.TCP_QUICKACK`). */
+export const TCP_QUICKACK: number | undefined = C.TCP_QUICKACK;
+/** TCP option: milliseconds data may stay unacknowledged before the connection is dropped; Linux only, undefined elsewhere (Python's `socket.TCP_USER_TIMEOUT`). */
+export const TCP_USER_TIMEOUT: number | undefined = C.TCP_USER_TIMEOUT;
+/** TCP option: wake a listener only once data arrives (seconds); Linux only, undefined elsewhere (Python's `socket.TCP_DEFER_ACCEPT`). */
+export const TCP_DEFER_ACCEPT: number | undefined = C.TCP_DEFER_ACCEPT;
+/** TCP option: connection statistics (a struct tcp_info, as bytes); Linux only, undefined elsewhere (Python's `socket.TCP_INFO`). */
+export const TCP_INFO: number | undefined = C.TCP_INFO;
+/** TCP option: the congestion-control algorithm's name (bytes); Linux only, undefined elsewhere (Python's `socket.TCP_CONGESTION`). */
+export const TCP_CONGESTION: number | undefined = C.TCP_CONGESTION;
+/** TCP option: SYN retransmissions before connect gives up; Linux only, undefined elsewhere (Python's `socket.TCP_SYNCNT`). */
+export const TCP_SYNCNT: number | undefined = C.TCP_SYNCNT;
+/** TCP option: how long an orphaned socket stays in FIN_WAIT2; Linux only, undefined elsewhere (Python's `socket.TCP_LINGER2`). */
+export const TCP_LINGER2: number | undefined = C.TCP_LINGER2;
+/** TCP option: a bound on the advertised window; Linux only, undefined elsewhere (Python's `socket.TCP_WINDOW_CLAMP`). */
+export const TCP_WINDOW_CLAMP: number | undefined = C.TCP_WINDOW_CLAMP;
 
-export const IP_TOS = C.IP_TOS;
-export const IP_TTL = C.IP_TTL;
-export const IP_HDRINCL = C.IP_HDRINCL;
-export const IP_OPTIONS = C.IP_OPTIONS;
-export const IP_RECVOPTS = C.IP_RECVOPTS;
-export const IP_RECVTOS = C.IP_RECVTOS;
-export const IP_MULTICAST_IF = C.IP_MULTICAST_IF;
-export const IP_MULTICAST_TTL = C.IP_MULTICAST_TTL;
-export const IP_MULTICAST_LOOP = C.IP_MULTICAST_LOOP;
-export const IP_ADD_MEMBERSHIP = C.IP_ADD_MEMBERSHIP;
-export const IP_DROP_MEMBERSHIP = C.IP_DROP_MEMBERSHIP;
+/** IP option: the type-of-service (DSCP/ECN) byte (Python's `socket.IP_TOS`). */
+export const IP_TOS: number = C.IP_TOS;
+/** IP option: the time to live of unicast packets (Python's `socket.IP_TTL`). */
+export const IP_TTL: number = C.IP_TTL;
+/** IP option: on raw sockets, the application writes the IP header (Python's `socket.IP_HDRINCL`). */
+export const IP_HDRINCL: number = C.IP_HDRINCL;
+/** IP option: IP header options (Python's `socket.IP_OPTIONS`). */
+export const IP_OPTIONS: number = C.IP_OPTIONS;
+/** IP option: receive IP options as ancillary data (Python's `socket.IP_RECVOPTS`). */
+export const IP_RECVOPTS: number = C.IP_RECVOPTS;
+/** IP option: receive the TOS byte as ancillary data (Python's `socket.IP_RECVTOS`). */
+export const IP_RECVTOS: number = C.IP_RECVTOS;
+/** IP option: the interface for outgoing multicast (Python's `socket.IP_MULTICAST_IF`). */
+export const IP_MULTICAST_IF: number = C.IP_MULTICAST_IF;
+/** IP option: the time to live of multicast packets (Python's `socket.IP_MULTICAST_TTL`). */
+export const IP_MULTICAST_TTL: number = C.IP_MULTICAST_TTL;
+/** IP option: loop multicast back to local sockets (Python's `socket.IP_MULTICAST_LOOP`). */
+export const IP_MULTICAST_LOOP: number = C.IP_MULTICAST_LOOP;
+/** IP option: join a multicast group (a struct ip_mreq, as bytes; Python's `socket.IP_ADD_MEMBERSHIP`). */
+export const IP_ADD_MEMBERSHIP: number = C.IP_ADD_MEMBERSHIP;
+/** IP option: leave a multicast group (a struct ip_mreq, as bytes; Python's `socket.IP_DROP_MEMBERSHIP`). */
+export const IP_DROP_MEMBERSHIP: number = C.IP_DROP_MEMBERSHIP;
 
-export const IPV6_V6ONLY = C.IPV6_V6ONLY;
-export const IPV6_UNICAST_HOPS = C.IPV6_UNICAST_HOPS;
-export const IPV6_MULTICAST_IF = C.IPV6_MULTICAST_IF;
-export const IPV6_MULTICAST_HOPS = C.IPV6_MULTICAST_HOPS;
-export const IPV6_MULTICAST_LOOP = C.IPV6_MULTICAST_LOOP;
-export const IPV6_JOIN_GROUP = C.IPV6_JOIN_GROUP;
-export const IPV6_LEAVE_GROUP = C.IPV6_LEAVE_GROUP;
-export const IPV6_TCLASS = C.IPV6_TCLASS;
-export const IPV6_RECVTCLASS = C.IPV6_RECVTCLASS;
-export const IPV6_PKTINFO = C.IPV6_PKTINFO;
-export const IPV6_RECVPKTINFO = C.IPV6_RECVPKTINFO;
+/** IPv6 option: no IPv4-mapped traffic, so an IPv4 socket can bind the same port (Python's `socket.IPV6_V6ONLY`). */
+export const IPV6_V6ONLY: number = C.IPV6_V6ONLY;
+/** IPv6 option: the hop limit of unicast packets (Python's `socket.IPV6_UNICAST_HOPS`). */
+export const IPV6_UNICAST_HOPS: number = C.IPV6_UNICAST_HOPS;
+/** IPv6 option: the interface index for outgoing multicast (Python's `socket.IPV6_MULTICAST_IF`). */
+export const IPV6_MULTICAST_IF: number = C.IPV6_MULTICAST_IF;
+/** IPv6 option: the hop limit of multicast packets (Python's `socket.IPV6_MULTICAST_HOPS`). */
+export const IPV6_MULTICAST_HOPS: number = C.IPV6_MULTICAST_HOPS;
+/** IPv6 option: loop multicast back to local sockets (Python's `socket.IPV6_MULTICAST_LOOP`). */
+export const IPV6_MULTICAST_LOOP: number = C.IPV6_MULTICAST_LOOP;
+/** IPv6 option: join a multicast group (a struct ipv6_mreq, as bytes; Python's `socket.IPV6_JOIN_GROUP`). */
+export const IPV6_JOIN_GROUP: number = C.IPV6_JOIN_GROUP;
+/** IPv6 option: leave a multicast group (a struct ipv6_mreq, as bytes; Python's `socket.IPV6_LEAVE_GROUP`). */
+export const IPV6_LEAVE_GROUP: number = C.IPV6_LEAVE_GROUP;
+/** IPv6 option: the traffic class of outgoing packets (Python's `socket.IPV6_TCLASS`). */
+export const IPV6_TCLASS: number = C.IPV6_TCLASS;
+/** IPv6 option: receive the traffic class as ancillary data (Python's `socket.IPV6_RECVTCLASS`). */
+export const IPV6_RECVTCLASS: number = C.IPV6_RECVTCLASS;
+/** IPv6 option: the source address and interface of outgoing packets (Python's `socket.IPV6_PKTINFO`). */
+export const IPV6_PKTINFO: number = C.IPV6_PKTINFO;
+/** IPv6 option: receive destination address and interface as ancillary data (Python's `socket.IPV6_RECVPKTINFO`). */
+export const IPV6_RECVPKTINFO: number = C.IPV6_RECVPKTINFO;
 
-export const MSG_OOB = C.MSG_OOB;
-export const MSG_PEEK = C.MSG_PEEK;
-export const MSG_DONTROUTE = C.MSG_DONTROUTE;
-export const MSG_DONTWAIT = C.MSG_DONTWAIT;
-export const MSG_EOR = C.MSG_EOR;
-export const MSG_TRUNC = C.MSG_TRUNC;
-export const MSG_CTRUNC = C.MSG_CTRUNC;
-export const MSG_WAITALL = C.MSG_WAITALL;
+/** Message flag: send or receive out-of-band data (Python's `socket.MSG_OOB`). */
+export const MSG_OOB: number = C.MSG_OOB;
+/** Message flag: look at received data without consuming it (Python's `socket.MSG_PEEK`). */
+export const MSG_PEEK: number = C.MSG_PEEK;
+/** Message flag: bypass routing for this send (Python's `socket.MSG_DONTROUTE`). */
+export const MSG_DONTROUTE: number = C.MSG_DONTROUTE;
+/** Message flag: do not block, for this call only (Python's `socket.MSG_DONTWAIT`). */
+export const MSG_DONTWAIT: number = C.MSG_DONTWAIT;
+/** Message flag: end of record (SOCK_SEQPACKET; Python's `socket.MSG_EOR`). */
+export const MSG_EOR: number = C.MSG_EOR;
+/** Message flag: the datagram was longer than the buffer (Python's `socket.MSG_TRUNC`). */
+export const MSG_TRUNC: number = C.MSG_TRUNC;
+/** Message flag: ancillary data was cut short (Python's `socket.MSG_CTRUNC`). */
+export const MSG_CTRUNC: number = C.MSG_CTRUNC;
+/** Message flag: a receive waits for the full amount (Python's `socket.MSG_WAITALL`). */
+export const MSG_WAITALL: number = C.MSG_WAITALL;
+/** Message flag: no SIGPIPE on a broken connection (Socket's sends always add it); Linux only, undefined elsewhere (Python's `socket.MSG_NOSIGNAL`). */
 export const MSG_NOSIGNAL: number | undefined = C.MSG_NOSIGNAL || undefined;
-export const MSG_CMSG_CLOEXEC = C.MSG_CMSG_CLOEXEC;
-export const MSG_CONFIRM = C.MSG_CONFIRM;
-export const MSG_ERRQUEUE = C.MSG_ERRQUEUE;
-export const MSG_MORE = C.MSG_MORE;
-export const MSG_FASTOPEN = C.MSG_FASTOPEN;
-export const MSG_EOF = C.MSG_EOF;
+/** Message flag: descriptors received with SCM_RIGHTS are close-on-exec; Linux only, undefined elsewhere (Python's `socket.MSG_CMSG_CLOEXEC`). */
+export const MSG_CMSG_CLOEXEC: number | undefined = C.MSG_CMSG_CLOEXEC;
+/** Message flag: the peer answered, so skip neighbour probes; Linux only, undefined elsewhere (Python's `socket.MSG_CONFIRM`). */
+export const MSG_CONFIRM: number | undefined = C.MSG_CONFIRM;
+/** Message flag: receive from the socket's error queue; Linux only, undefined elsewhere (Python's `socket.MSG_ERRQUEUE`). */
+export const MSG_ERRQUEUE: number | undefined = C.MSG_ERRQUEUE;
+/** Message flag: more data follows, hold this send back; Linux only, undefined elsewhere (Python's `socket.MSG_MORE`). */
+export const MSG_MORE: number | undefined = C.MSG_MORE;
+/** Message flag: send the data in the SYN (TCP Fast Open); Linux only, undefined elsewhere (Python's `socket.MSG_FASTOPEN`). */
+export const MSG_FASTOPEN: number | undefined = C.MSG_FASTOPEN;
+/** Message flag: send, then shut down writing; macOS only, undefined elsewhere (Python's `socket.MSG_EOF`). */
+export const MSG_EOF: number | undefined = C.MSG_EOF;
 
-export const SHUT_RD = C.SHUT_RD;
-export const SHUT_WR = C.SHUT_WR;
-export const SHUT_RDWR = C.SHUT_RDWR;
+/** `shutdown` argument: no more receives (Python's `socket.SHUT_RD`). */
+export const SHUT_RD: number = C.SHUT_RD;
+/** `shutdown` argument: no more sends (the peer sees EOF; Python's `socket.SHUT_WR`). */
+export const SHUT_WR: number = C.SHUT_WR;
+/** `shutdown` argument: no more receives or sends (Python's `socket.SHUT_RDWR`). */
+export const SHUT_RDWR: number = C.SHUT_RDWR;
 
-export const INADDR_ANY = C.INADDR_ANY;
-export const INADDR_BROADCAST = C.INADDR_BROADCAST;
-export const INADDR_LOOPBACK = C.INADDR_LOOPBACK;
-export const INADDR_NONE = C.INADDR_NONE;
+/** The IPv4 wildcard address 0.0.0.0, as a number (Python's `socket.INADDR_ANY`). */
+export const INADDR_ANY: number = C.INADDR_ANY;
+/** The IPv4 broadcast address 255.255.255.255, as a number (Python's `socket.INADDR_BROADCAST`). */
+export const INADDR_BROADCAST: number = C.INADDR_BROADCAST;
+/** The IPv4 loopback address 127.0.0.1, as a number (Python's `socket.INADDR_LOOPBACK`). */
+export const INADDR_LOOPBACK: number = C.INADDR_LOOPBACK;
+/** The invalid IPv4 address marker (0xffffffff; Python's `socket.INADDR_NONE`). */
+export const INADDR_NONE: number = C.INADDR_NONE;
 
-export const AI_PASSIVE = C.AI_PASSIVE;
-export const AI_CANONNAME = C.AI_CANONNAME;
-export const AI_NUMERICHOST = C.AI_NUMERICHOST;
-export const AI_NUMERICSERV = C.AI_NUMERICSERV;
-export const AI_V4MAPPED = C.AI_V4MAPPED;
-export const AI_ALL = C.AI_ALL;
-export const AI_ADDRCONFIG = C.AI_ADDRCONFIG;
-export const AI_DEFAULT = C.AI_DEFAULT;
-export const AI_MASK = C.AI_MASK;
-export const AI_V4MAPPED_CFG = C.AI_V4MAPPED_CFG;
+/** getaddrinfo flag: with no host, return wildcard addresses to bind (Python's `socket.AI_PASSIVE`). */
+export const AI_PASSIVE: number = C.AI_PASSIVE;
+/** getaddrinfo flag: put the canonical name in the first result (Python's `socket.AI_CANONNAME`). */
+export const AI_CANONNAME: number = C.AI_CANONNAME;
+/** getaddrinfo flag: the host must be numeric; no lookup (Python's `socket.AI_NUMERICHOST`). */
+export const AI_NUMERICHOST: number = C.AI_NUMERICHOST;
+/** getaddrinfo flag: the port must be numeric (Python's `socket.AI_NUMERICSERV`). */
+export const AI_NUMERICSERV: number = C.AI_NUMERICSERV;
+/** getaddrinfo flag: for AF_INET6 with no IPv6 address, return IPv4-mapped ones (Python's `socket.AI_V4MAPPED`). */
+export const AI_V4MAPPED: number = C.AI_V4MAPPED;
+/** getaddrinfo flag: with AI_V4MAPPED, return IPv6 and IPv4-mapped addresses both (Python's `socket.AI_ALL`). */
+export const AI_ALL: number = C.AI_ALL;
+/** getaddrinfo flag: only families this host has an address in (Python's `socket.AI_ADDRCONFIG`). */
+export const AI_ADDRCONFIG: number = C.AI_ADDRCONFIG;
+/** getaddrinfo flag: AI_V4MAPPED_CFG | AI_ADDRCONFIG; macOS only, undefined elsewhere (Python's `socket.AI_DEFAULT`). */
+export const AI_DEFAULT: number | undefined = C.AI_DEFAULT;
+/** getaddrinfo flag: every flag getaddrinfo accepts; macOS only, undefined elsewhere (Python's `socket.AI_MASK`). */
+export const AI_MASK: number | undefined = C.AI_MASK;
+/** getaddrinfo flag: AI_V4MAPPED when the system supports it; macOS only, undefined elsewhere (Python's `socket.AI_V4MAPPED_CFG`). */
+export const AI_V4MAPPED_CFG: number | undefined = C.AI_V4MAPPED_CFG;
 
-export const NI_NUMERICHOST = C.NI_NUMERICHOST;
-export const NI_NUMERICSERV = C.NI_NUMERICSERV;
-export const NI_NOFQDN = C.NI_NOFQDN;
-export const NI_NAMEREQD = C.NI_NAMEREQD;
-export const NI_DGRAM = C.NI_DGRAM;
-export const NI_MAXHOST = C.NI_MAXHOST;
-export const NI_MAXSERV = C.NI_MAXSERV;
-export const NI_NUMERICSCOPE = C.NI_NUMERICSCOPE;
+/** getnameinfo flag: the numeric host, no reverse lookup (Python's `socket.NI_NUMERICHOST`). */
+export const NI_NUMERICHOST: number = C.NI_NUMERICHOST;
+/** getnameinfo flag: the numeric port, no service name (Python's `socket.NI_NUMERICSERV`). */
+export const NI_NUMERICSERV: number = C.NI_NUMERICSERV;
+/** getnameinfo flag: only the host part of local names (Python's `socket.NI_NOFQDN`). */
+export const NI_NOFQDN: number = C.NI_NOFQDN;
+/** getnameinfo flag: fail (EAI_NONAME) rather than return a numeric host (Python's `socket.NI_NAMEREQD`). */
+export const NI_NAMEREQD: number = C.NI_NAMEREQD;
+/** getnameinfo flag: look the port up as a UDP service (Python's `socket.NI_DGRAM`). */
+export const NI_DGRAM: number = C.NI_DGRAM;
+/** The longest host name getnameinfo returns (Python's `socket.NI_MAXHOST`). */
+export const NI_MAXHOST: number = C.NI_MAXHOST;
+/** The longest service name getnameinfo returns (Python's `socket.NI_MAXSERV`). */
+export const NI_MAXSERV: number = C.NI_MAXSERV;
+/** getnameinfo flag: the numeric IPv6 scope; macOS only, undefined elsewhere (Python's `socket.NI_NUMERICSCOPE`). */
+export const NI_NUMERICSCOPE: number | undefined = C.NI_NUMERICSCOPE;
 
-export const EAI_ADDRFAMILY = C.EAI_ADDRFAMILY;
-export const EAI_AGAIN = C.EAI_AGAIN;
-export const EAI_BADFLAGS = C.EAI_BADFLAGS;
-export const EAI_FAIL = C.EAI_FAIL;
-export const EAI_FAMILY = C.EAI_FAMILY;
-export const EAI_MEMORY = C.EAI_MEMORY;
-export const EAI_NODATA = C.EAI_NODATA;
-export const EAI_NONAME = C.EAI_NONAME;
-export const EAI_OVERFLOW = C.EAI_OVERFLOW;
-export const EAI_SERVICE = C.EAI_SERVICE;
-export const EAI_SOCKTYPE = C.EAI_SOCKTYPE;
-export const EAI_SYSTEM = C.EAI_SYSTEM;
-export const EAI_BADHINTS = C.EAI_BADHINTS;
-export const EAI_PROTOCOL = C.EAI_PROTOCOL;
+/** GaiError code: the host has no address in the requested family (Python's `socket.EAI_ADDRFAMILY`). */
+export const EAI_ADDRFAMILY: number = C.EAI_ADDRFAMILY;
+/** GaiError code: a temporary failure in name resolution; try again later (Python's `socket.EAI_AGAIN`). */
+export const EAI_AGAIN: number = C.EAI_AGAIN;
+/** GaiError code: invalid flags (Python's `socket.EAI_BADFLAGS`). */
+export const EAI_BADFLAGS: number = C.EAI_BADFLAGS;
+/** GaiError code: a non-recoverable failure in name resolution (Python's `socket.EAI_FAIL`). */
+export const EAI_FAIL: number = C.EAI_FAIL;
+/** GaiError code: the address family is not supported (Python's `socket.EAI_FAMILY`). */
+export const EAI_FAMILY: number = C.EAI_FAMILY;
+/** GaiError code: out of memory (Python's `socket.EAI_MEMORY`). */
+export const EAI_MEMORY: number = C.EAI_MEMORY;
+/** GaiError code: the host has no address (Python's `socket.EAI_NODATA`). */
+export const EAI_NODATA: number = C.EAI_NODATA;
+/** GaiError code: unknown host or service (or a name where a number was required; Python's `socket.EAI_NONAME`). */
+export const EAI_NONAME: number = C.EAI_NONAME;
+/** GaiError code: a result buffer was too small (Python's `socket.EAI_OVERFLOW`). */
+export const EAI_OVERFLOW: number = C.EAI_OVERFLOW;
+/** GaiError code: the service is not available for the socket type (Python's `socket.EAI_SERVICE`). */
+export const EAI_SERVICE: number = C.EAI_SERVICE;
+/** GaiError code: the socket type is not supported (Python's `socket.EAI_SOCKTYPE`). */
+export const EAI_SOCKTYPE: number = C.EAI_SOCKTYPE;
+/** GaiError code: a system error, in errno (Python's `socket.EAI_SYSTEM`). */
+export const EAI_SYSTEM: number = C.EAI_SYSTEM;
+/** GaiError code: invalid hints; macOS only, undefined elsewhere (Python's `socket.EAI_BADHINTS`). */
+export const EAI_BADHINTS: number | undefined = C.EAI_BADHINTS;
+/** GaiError code: the resolved protocol is unknown; macOS only, undefined elsewhere (Python's `socket.EAI_PROTOCOL`). */
+export const EAI_PROTOCOL: number | undefined = C.EAI_PROTOCOL;
 
 // ---- internals ----
 
@@ -353,20 +493,28 @@ function adopt(family: number, type: number, proto: number, fd: number): Socket 
  *
  * @example
  * ```ts
+ * import { AF_INET, SOCK_STREAM, Socket } from "tsyncio";
+ *
  * const srv = new Socket(AF_INET, SOCK_STREAM);
  * srv.bind(["127.0.0.1", 0]);
  * srv.listen();
  * const cli = new Socket(AF_INET, SOCK_STREAM);
- * cli.connect(srv.getsockname());
+ * cli.connect(srv.getsockname()); // the backlog completes the handshake: no wait
  * const [conn, addr] = srv.accept();
+ * conn.sendall(new TextEncoder().encode("hi"));
+ * console.log(addr, cli.recv(2));
+ * for (const s of [conn, cli, srv]) s.close();
  * ```
  */
 export class Socket {
   #fd: number;
   /** Seconds; -1: none (blocking), 0: non-blocking. */
   #timeout: number;
+  /** The address family: AF_INET, AF_INET6, AF_UNIX, ... (Python's `socket.family`). */
   readonly family: number;
+  /** The socket type without the SOCK_NONBLOCK/SOCK_CLOEXEC flags, as in Python 3.7+ (Python's `socket.type`). */
   readonly type: number;
+  /** The protocol number, usually 0 (Python's `socket.proto`). */
   readonly proto: number;
 
   /**
@@ -375,6 +523,7 @@ export class Socket {
    * sockets are close-on-exec and get the default timeout (blocking unless
    * `setdefaulttimeout` said otherwise, or `type` has SOCK_NONBLOCK); an
    * adopted descriptor keeps its mode (non-blocking means timeout 0).
+   * @param fileno a descriptor to adopt (Python's `socket.socket(fileno=...)`); `close()` then closes it
    */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
     checkInt(family, "family");
@@ -623,6 +772,7 @@ export class Socket {
 
   /** Send a datagram to `address`: `sendto(data, address)` or `sendto(data, flags, address)`. */
   sendto(data: ArrayBufferView, address: unknown): number;
+  /** Send a datagram to `address` with `flags` (MSG_*); returns how many bytes were sent. */
   sendto(data: ArrayBufferView, flags: number, address: unknown): number;
   sendto(data: ArrayBufferView, ...rest: unknown[]): number {
     if (rest.length < 1 || rest.length > 2) throw new TypeError(`sendto() takes 2 or 3 arguments (${rest.length + 1} given)`);
@@ -728,6 +878,7 @@ export class Socket {
    * bytes the kernel returned.
    */
   getsockopt(level: number, optname: number): number;
+  /** Read a socket option as the raw bytes the kernel returned (at most `buflen`, 1..1024). */
   getsockopt(level: number, optname: number, buflen: number): Uint8Array;
   getsockopt(level: number, optname: number, buflen?: number): number | Uint8Array {
     checkInt(level, "level");
@@ -773,6 +924,7 @@ export class Socket {
     return fd;
   }
 
+  /** Python's repr: descriptor, family, type, protocol, and the local and remote addresses when there are any. */
   toString(): string {
     const fd = this.#fd;
     let s = `<Socket fd=${fd}, family=${this.family}, type=${this.type}, proto=${this.proto}`;
@@ -787,6 +939,7 @@ export class Socket {
     return s + ">";
   }
 
+  /** Close the socket at the end of a `using` block (Python's `with socket:`). */
   [Symbol.dispose](): void {
     this.close();
   }

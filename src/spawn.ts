@@ -25,11 +25,11 @@ import { formatValue } from "./format.ts";
 import type { Pointer } from "../ffi/types.ts";
 
 /** Connect the child's stream to a new pipe (the default). Python's `subprocess.PIPE`. */
-export const PIPE = -1;
+export const PIPE: -1 = -1;
 /** Merge the child's stderr into its stdout. Python's `subprocess.STDOUT`. */
-export const STDOUT = -2;
+export const STDOUT: -2 = -2;
 /** Connect the child's stream to /dev/null. Python's `subprocess.DEVNULL`. */
-export const DEVNULL = -3;
+export const DEVNULL: -3 = -3;
 
 /**
  * Where one of the child's standard streams goes: PIPE, DEVNULL, STDOUT
@@ -40,8 +40,11 @@ export type StdioOption = number | { fileno(): number } | null;
 
 /** Options of `subprocessExec`/`subprocessShell` (Python's `Popen` keywords that apply). */
 export interface SubprocessOptions {
+  /** The child's standard input (default PIPE: `getPipeTransport(0)` writes to it). */
   stdin?: StdioOption;
+  /** The child's standard output (default PIPE: `pipeDataReceived(1, data)`). */
   stdout?: StdioOption;
+  /** The child's standard error (default PIPE: `pipeDataReceived(2, data)`; STDOUT merges it into stdout). */
   stderr?: StdioOption;
   /** Directory to start in; a relative program path is found relative to it. */
   cwd?: string | null;
@@ -64,9 +67,13 @@ export interface SubprocessOptions {
   restoreSignals?: boolean;
   /** Only the values asyncio accepts: 0, false, null. */
   bufsize?: number;
+  /** Must be false or null: the transports carry bytes (asyncio's rule). */
   universalNewlines?: boolean | null;
+  /** Must be false or null: the transports carry bytes (asyncio's rule). */
   text?: boolean | null;
+  /** Must be null: the transports carry bytes (asyncio's rule). */
   encoding?: string | null;
+  /** Must be null: the transports carry bytes (asyncio's rule). */
   errors?: string | null;
 }
 

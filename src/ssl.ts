@@ -11,8 +11,11 @@
  *
  * @example
  * ```ts
+ * import { createDefaultContext, newEventLoop, Protocol, Purpose, type SSLObject } from "tsyncio";
+ *
+ * const loop = newEventLoop();
  * const ctx = createDefaultContext(Purpose.SERVER_AUTH, { cafile: "/tmp/ca.pem" });
- * const [tr] = await loop.createConnection(() => new Protocol(), "localhost", 8443, { ssl: ctx });
+ * const [tr] = await loop.runUntilComplete(loop.createConnection(() => new Protocol(), "localhost", 8443, { ssl: ctx }));
  * const obj = tr.getExtraInfo("ssl_object") as SSLObject;
  * console.log(obj.version(), obj.cipher(), obj.getpeercert());
  * ```
@@ -85,12 +88,23 @@ export const PROTOCOL_TLS_CLIENT = 16;
 /** A server context: no client certificate asked for. */
 export const PROTOCOL_TLS_SERVER = 17;
 
+/** `verifyMode`: accept any peer certificate, or none (Python's `ssl.CERT_NONE`). */
 export const CERT_NONE = 0;
+/** `verifyMode`: verify the peer's certificate when it sends one (Python's `ssl.CERT_OPTIONAL`). */
 export const CERT_OPTIONAL = 1;
+/** `verifyMode`: the peer must send a certificate that verifies (Python's `ssl.CERT_REQUIRED`). */
 export const CERT_REQUIRED = 2;
 
 /** TLS protocol versions for `minimumVersion`/`maximumVersion` (Python's `ssl.TLSVersion`). */
-export const TLSVersion = Object.freeze({
+export const TLSVersion: Readonly<{
+  MINIMUM_SUPPORTED: -2;
+  MAXIMUM_SUPPORTED: -1;
+  SSLv3: 0x300;
+  TLSv1: 0x301;
+  TLSv1_1: 0x302;
+  TLSv1_2: 0x303;
+  TLSv1_3: 0x304;
+}> = Object.freeze({
   MINIMUM_SUPPORTED: -2,
   MAXIMUM_SUPPORTED: -1,
   SSLv3: 0x300,
@@ -99,13 +113,17 @@ export const TLSVersion = Object.freeze({
   TLSv1_2: 0x303,
   TLSv1_3: 0x304,
 } as const);
+/** One of the {@link TLSVersion} numbers. */
 export type TLSVersion = (typeof TLSVersion)[keyof typeof TLSVersion];
 
 /**
  * What a context is for (Python's `ssl.Purpose`): `SERVER_AUTH` makes a
  * client context (it authenticates servers), `CLIENT_AUTH` a server context.
  */
-export const Purpose = Object.freeze({ SERVER_AUTH: "serverAuth", CLIENT_AUTH: "clientAuth" } as const);
+export const Purpose: Readonly<{ SERVER_AUTH: "serverAuth"; CLIENT_AUTH: "clientAuth" }> = Object.freeze(
+  { SERVER_AUTH: "serverAuth", CLIENT_AUTH: "clientAuth" } as const,
+);
+/** One of the {@link Purpose} values. */
 export type Purpose = (typeof Purpose)[keyof typeof Purpose];
 
 /** Python 3.10+'s default cipher list (TLS 1.2 and below; TLS 1.3 suites are OpenSSL's). */
@@ -271,6 +289,8 @@ const contextFinalizer = new FinalizationRegistry<ContextState>((state) => {
  *
  * @example
  * ```ts
+ * import { PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, SSLContext } from "tsyncio";
+ *
  * const server = new SSLContext(PROTOCOL_TLS_SERVER);
  * server.loadCertChain("/tmp/server.pem", "/tmp/server.key");
  * const client = new SSLContext(PROTOCOL_TLS_CLIENT);
@@ -285,6 +305,11 @@ export class SSLContext {
   #checkHostname: boolean;
   #verifyMode: number;
 
+  /**
+   * A context with Python's defaults for `protocol`: no compression, no
+   * renegotiation, TLS 1.2 at least and Python's cipher list.
+   * @param protocol PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER or PROTOCOL_TLS (Python's deprecated default)
+   */
   constructor(protocol: number = PROTOCOL_TLS) {
     if (protocol !== PROTOCOL_TLS && protocol !== PROTOCOL_TLS_CLIENT && protocol !== PROTOCOL_TLS_SERVER) {
       throw new ValueError(`invalid or unsupported protocol version ${formatValue(protocol)}`);
@@ -313,6 +338,7 @@ export class SSLContext {
     this.#applyVerifyMode();
   }
 
+  /** A short description for logs: which side the context is for. */
   toString(): string {
     const side = this.protocol === PROTOCOL_TLS_CLIENT ? "client" : this.protocol === PROTOCOL_TLS_SERVER ? "server" : "any";
     return `<SSLContext ${side}>`;
@@ -587,8 +613,16 @@ function passwordBytes(password: unknown): Uint8Array {
  *
  * @example
  * ```ts
- * const ctx = createDefaultContext(); // the system's CAs
- * const [tr] = await loop.createConnection(() => new Protocol(), "example.com", 443, { ssl: ctx });
+ * import { createDefaultContext, newEventLoop, Protocol } from "tsyncio";
+ *
+ * const loop = newEventLoop();
+ * const ctx = createDefaultContext(); // verifies against the system's CAs
+ * const [transport] = await loop.runUntilComplete(
+ *   loop.createConnection(() => new Protocol(), "example.com", 443, { ssl: ctx }),
+ * );
+ * console.log(transport.getExtraInfo("cipher"));
+ * transport.abort();
+ * loop.close();
  * ```
  */
 export function createDefaultContext(
@@ -631,7 +665,9 @@ function oidName(oid: string): string {
  * handshake completes and stay readable after the connection is gone.
  */
 export class SSLObject {
+  /** The context the connection was made from (Python's `SSLObject.context`). */
   readonly context: SSLContext;
+  /** True on the accepting side (Python's `SSLObject.server_side`). */
   readonly serverSide: boolean;
   /** The name the client asked for (SNI) and verifies; null on servers. */
   readonly serverHostname: string | null;
@@ -693,6 +729,7 @@ export class SSLObject {
     }
   }
 
+  /** A short description for logs: the side and the server name. */
   toString(): string {
     return `<SSLObject ${this.serverSide ? "server" : "client"}${this.serverHostname ? ` ${this.serverHostname}` : ""}>`;
   }
@@ -704,6 +741,7 @@ export class SSLObject {
    * `binaryForm`, its DER bytes. ValueError before the handshake is done.
    */
   getpeercert(binaryForm?: false): PeerCertificate | Record<string, never> | null;
+  /** The peer's certificate as DER bytes, null when it sent none; ValueError before the handshake is done. */
   getpeercert(binaryForm: true): Uint8Array | null;
   getpeercert(binaryForm = false): PeerCertificate | Record<string, never> | Uint8Array | null {
     if (!this.#done) throw new ValueError("handshake not done yet");

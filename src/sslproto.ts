@@ -114,27 +114,38 @@ export class SSLProtocolTransport extends BaseTransport {
   /** @internal */ _ssl: SSLProtocol;
   /** @internal */ _closed = false;
 
+  /** @internal made by SSLProtocol for the application */
   constructor(ssl: SSLProtocol) {
     super({});
     this._ssl = ssl;
   }
 
+  /** A short description for logs: whether the transport is closed. */
   override toString(): string {
     return `<SSLProtocolTransport ${this._closed ? "closed" : "open"}>`;
   }
 
+  /**
+   * TLS details ("sslcontext", "ssl_object", "peercert", "cipher",
+   * "compression"), else the raw transport's extra info (asyncio's
+   * `get_extra_info`).
+   * @param defaultValue returned when `name` is unknown
+   */
   override getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     return this._ssl._getExtraInfo(name, defaultValue);
   }
 
+  /** Switch the application protocol that receives decrypted data (asyncio's `set_protocol`). */
   override setProtocol(protocol: AnyProtocol): void {
     this._ssl._setAppProtocol(protocol);
   }
 
+  /** The application protocol (asyncio's `get_protocol`). */
   override getProtocol(): AnyProtocol {
     return this._ssl._appProtocol;
   }
 
+  /** True once `close()` or `abort()` was called, even while close_notify is still being exchanged. */
   override isClosing(): boolean {
     return this._closed;
   }
@@ -158,6 +169,7 @@ export class SSLProtocolTransport extends BaseTransport {
     this._ssl._abort(exc);
   }
 
+  /** False while the application paused reading (asyncio's `is_reading`). */
   isReading(): boolean {
     return !this._ssl._appReadingPaused;
   }
@@ -167,6 +179,7 @@ export class SSLProtocolTransport extends BaseTransport {
     this._ssl._appReadingPaused = true;
   }
 
+  /** Deliver data again, from the next loop iteration, beginning with what OpenSSL already holds (asyncio's `resume_reading`). */
   resumeReading(): void {
     this._ssl._resumeReading();
   }
@@ -177,10 +190,12 @@ export class SSLProtocolTransport extends BaseTransport {
     this._ssl._controlAppWriting();
   }
 
+  /** The write-side `[low, high]` water marks (asyncio's `get_write_buffer_limits`). */
   getWriteBufferLimits(): [number, number] {
     return [this._ssl._outgoingLow, this._ssl._outgoingHigh];
   }
 
+  /** Bytes waiting to be written: plaintext not yet encrypted plus ciphertext not yet handed to the raw transport. */
   getWriteBufferSize(): number {
     return this._ssl._getWriteBufferSize();
   }
@@ -191,10 +206,12 @@ export class SSLProtocolTransport extends BaseTransport {
     this._ssl._controlSslReading();
   }
 
+  /** The read-side `[low, high]` water marks (asyncio's `get_read_buffer_limits`). */
   getReadBufferLimits(): [number, number] {
     return [this._ssl._incomingLow, this._ssl._incomingHigh];
   }
 
+  /** Ciphertext bytes received but not yet decrypted by OpenSSL (asyncio's `get_read_buffer_size`). */
   getReadBufferSize(): number {
     return this._ssl._sslObject._pendingIn();
   }
@@ -206,6 +223,7 @@ export class SSLProtocolTransport extends BaseTransport {
     this._ssl._writeAppdata(bytes);
   }
 
+  /** Write each buffer in turn, as `write()` would (asyncio's `writelines`). */
   writelines(list: Iterable<ArrayBufferView>): void {
     for (const d of Array.from(list, (d) => asBytes(d))) if (d.byteLength) this._ssl._writeAppdata(d);
   }
@@ -239,7 +257,7 @@ export class SSLProtocol implements AnyProtocol {
   /** @internal */ _serverSide: boolean;
   /** @internal */ _serverHostname: string | null;
   /** @internal plaintext the application wrote that OpenSSL has not taken yet */
-  _backlog = new WriteBuffer();
+  _backlog: WriteBuffer = new WriteBuffer();
   /** @internal */ _waiter: Future<void> | null;
   /** @internal */ _handshakeTimeout: number;
   /** @internal */ _shutdownTimeout: number;
@@ -751,7 +769,7 @@ export class SSLProtocol implements AnyProtocol {
    * over the high-water mark (the contract of every transport here; asyncio's
    * SSL transport pauses at the mark itself), resume at or below low-water
    */
-  _controlAppWriting(pendingOut = this._sslObject._pendingOut()): void {
+  _controlAppWriting(pendingOut: number = this._sslObject._pendingOut()): void {
     const size = pendingOut + this._backlog.size;
     if (size > this._outgoingHigh && !this._appWritingPaused) {
       this._appWritingPaused = true;

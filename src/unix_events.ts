@@ -10,7 +10,7 @@
 import { NetEventLoop } from "./net_events.ts";
 import type { FileLike } from "./selector_events.ts";
 import type { Future } from "./futures.ts";
-import type { AnyProtocol } from "./protocols.ts";
+import type { AnyProtocol, ProtocolFactory } from "./protocols.ts";
 import { formatValue } from "./format.ts";
 import { ValueError } from "./errors.ts";
 import { ReadPipeTransport, WritePipeTransport } from "./unix_pipes.ts";
@@ -18,15 +18,19 @@ import { UnixSubprocessTransport } from "./base_subprocess.ts";
 import { ChildWatcher, reapOrphans } from "./child_watcher.ts";
 import { checkSpawnRequest, spawnChild, type SpawnRequest, type SubprocessOptions } from "./spawn.ts";
 
-type Factory = () => AnyProtocol;
 type G<T> = Generator<unknown, T, unknown>;
 
 function checkFactory(f: unknown): void {
   if (typeof f !== "function") throw new TypeError(`protocolFactory must be a function, got ${formatValue(f)}`);
 }
 
+/**
+ * The loop of this platform (asyncio's `_UnixSelectorEventLoop`): every
+ * layer below plus pipes and child processes. Exported as
+ * {@linkcode EventLoop}, which is what `newEventLoop()` makes.
+ */
 export class UnixEventLoop extends NetEventLoop {
-  /** @internal */ _childWatcher = new ChildWatcher(this);
+  /** @internal */ _childWatcher: ChildWatcher = new ChildWatcher(this);
 
   // ---- Pipes ----
 
@@ -34,28 +38,35 @@ export class UnixEventLoop extends NetEventLoop {
    * Wrap the reading end of a pipe (a FIFO, socket, tty or character
    * device: a descriptor or an object with `fileno()`) in a transport; it
    * becomes non-blocking and the transport owns it. Resolves with
-   * [transport, protocol]; a regular file is a ValueError.
+   * [transport, protocol]; a regular file is a ValueError (it is always
+   * "readable", so watching it would spin). asyncio's `loop.connect_read_pipe`.
    *
    * @example
    * ```ts
-   * const [transport] = await loop.runUntilComplete(loop.connectReadPipe(() => ({
+   * import { newEventLoop } from "tsyncio";
+   *
+   * const loop = newEventLoop();
+   * // Echo our stdin (a pipe or a tty) until EOF.
+   * await loop.runUntilComplete(loop.connectReadPipe(() => ({
    *   dataReceived: (data: Uint8Array) => console.log(new TextDecoder().decode(data)),
    *   connectionLost: () => loop.stop(),
-   * }), readFd));
+   * }), 0));
+   * await loop.runForever();
+   * loop.close();
    * ```
    */
-  connectReadPipe(protocolFactory: Factory, pipe: FileLike): Future<[ReadPipeTransport, AnyProtocol]> {
+  connectReadPipe(protocolFactory: ProtocolFactory, pipe: FileLike): Future<[ReadPipeTransport, AnyProtocol]> {
     return this._connectPipe(protocolFactory, (p, w) => new ReadPipeTransport(this, pipe, p, w));
   }
 
-  /** Wrap the writing end of a pipe in a transport (as `connectReadPipe`). */
-  connectWritePipe(protocolFactory: Factory, pipe: FileLike): Future<[WritePipeTransport, AnyProtocol]> {
+  /** Wrap the writing end of a pipe in a transport (as `connectReadPipe`); asyncio's `loop.connect_write_pipe`. */
+  connectWritePipe(protocolFactory: ProtocolFactory, pipe: FileLike): Future<[WritePipeTransport, AnyProtocol]> {
     return this._connectPipe(protocolFactory, (p, w) => new WritePipeTransport(this, pipe, p, w));
   }
 
   /** @internal a protocol, its pipe transport, and the wait for connectionMade */
   _connectPipe<T extends { close(): void }>(
-    protocolFactory: Factory,
+    protocolFactory: ProtocolFactory,
     make: (protocol: AnyProtocol, waiter: Future<void>) => T,
   ): Future<[T, AnyProtocol]> {
     this._checkClosed();
@@ -82,10 +93,14 @@ export class UnixEventLoop extends NetEventLoop {
    * `argv`, its streams wired by `options` (each PIPE by default):
    * resolves with [transport, protocol] once the pipes are connected. A
    * program or cwd that does not exist rejects with FileNotFoundError;
-   * bad arguments throw TypeError/ValueError at once.
+   * bad arguments throw TypeError/ValueError at once. asyncio's
+   * `loop.subprocess_exec`.
    *
    * @example
    * ```ts
+   * import { DEVNULL, newEventLoop } from "tsyncio";
+   *
+   * const loop = newEventLoop();
    * const done = loop.createFuture<void>();
    * const [transport] = await loop.runUntilComplete(loop.subprocessExec(() => ({
    *   pipeDataReceived: (fd: number, data: Uint8Array) => console.log(fd, new TextDecoder().decode(data)),
@@ -94,9 +109,10 @@ export class UnixEventLoop extends NetEventLoop {
    * await loop.runUntilComplete(done);
    * console.log("exit code", transport.getReturncode());
    * transport.close();
+   * loop.close();
    * ```
    */
-  subprocessExec(protocolFactory: Factory, argv: string[], options: SubprocessOptions = {}): Future<[UnixSubprocessTransport, AnyProtocol]> {
+  subprocessExec(protocolFactory: ProtocolFactory, argv: string[], options: SubprocessOptions = {}): Future<[UnixSubprocessTransport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const req = checkSpawnRequest(argv, options);
@@ -106,8 +122,9 @@ export class UnixEventLoop extends NetEventLoop {
   /**
    * Run `cmd` with the shell (`/bin/sh -c cmd`, or `options.executable -c
    * cmd`); otherwise as `subprocessExec`. `cmd` must be a string.
+   * asyncio's `loop.subprocess_shell`.
    */
-  subprocessShell(protocolFactory: Factory, cmd: string, options: SubprocessOptions = {}): Future<[UnixSubprocessTransport, AnyProtocol]> {
+  subprocessShell(protocolFactory: ProtocolFactory, cmd: string, options: SubprocessOptions = {}): Future<[UnixSubprocessTransport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     if (typeof cmd !== "string") throw new ValueError(`cmd must be a string, not ${formatValue(cmd)}`);
@@ -116,7 +133,7 @@ export class UnixEventLoop extends NetEventLoop {
   }
 
   /** @internal spawn, watch the child, connect its pipes; on failure kill it and wait for it */
-  *_makeSubprocessTransport(factory: Factory, req: SpawnRequest): G<[UnixSubprocessTransport, AnyProtocol]> {
+  *_makeSubprocessTransport(factory: ProtocolFactory, req: SpawnRequest): G<[UnixSubprocessTransport, AnyProtocol]> {
     const protocol = factory();
     // Children a closed loop left behind are reaped here at the latest.
     reapOrphans();
@@ -150,5 +167,6 @@ export class UnixEventLoop extends NetEventLoop {
 }
 
 /** The event loop of this platform (asyncio 3.13's `asyncio.EventLoop`). */
-export const EventLoop = UnixEventLoop;
+export const EventLoop: typeof UnixEventLoop = UnixEventLoop;
+/** The event loop of this platform (asyncio 3.13's `asyncio.EventLoop`): what `newEventLoop()` returns. */
 export type EventLoop = UnixEventLoop;

@@ -58,8 +58,11 @@ function resolveWaiter(waiter: Future<unknown> | null): void {
   if (waiter && !waiter.done()) waiter.setResult(undefined);
 }
 
-/** What both directions share: the descriptor, the protocol, teardown. */
-abstract class PipeTransport extends BaseTransport {
+/**
+ * What both pipe directions share: the descriptor, the protocol, teardown.
+ * The transport owns the descriptor: it is closed after `connectionLost`.
+ */
+export abstract class PipeTransport extends BaseTransport {
   /** @internal */ _loop: TransportLoop;
   /** @internal */ _pipe: FileLike | null;
   /** @internal */ _fd: number;
@@ -67,6 +70,7 @@ abstract class PipeTransport extends BaseTransport {
   /** @internal */ _closing = false;
   /** @internal connectionLost is scheduled or done */ _lost = false;
 
+  /** @internal pipe transports are made by `connectReadPipe`/`connectWritePipe` */
   constructor(loop: TransportLoop, pipe: FileLike, protocol: AnyProtocol, extra: Record<string, unknown>) {
     super(extra);
     this._extra.pipe = pipe;
@@ -76,19 +80,23 @@ abstract class PipeTransport extends BaseTransport {
     this._protocol = protocol;
   }
 
+  /** `<ReadPipeTransport fd=N open>`, for logs and debugging. */
   override toString(): string {
     const state = this._pipe === null ? "closed" : this._closing ? "closing" : "open";
     return `<${this.constructor.name} fd=${this._fd} ${state}>`;
   }
 
+  /** Hand the pipe to another protocol; it receives all further callbacks. */
   override setProtocol(protocol: AnyProtocol): void {
     this._protocol = protocol;
   }
 
+  /** The protocol that currently receives the pipe's callbacks. */
   override getProtocol(): AnyProtocol {
     return this._protocol;
   }
 
+  /** True once the pipe is closing: `close()`, EOF, or an error. */
   override isClosing(): boolean {
     return this._closing;
   }
@@ -155,12 +163,17 @@ abstract class PipeTransport extends BaseTransport {
   }
 }
 
-/** The reading end of a pipe (or a socket, tty, character device) as a transport. */
+/**
+ * The reading end of a pipe (or a socket, tty, character device) as a
+ * transport: asyncio's read pipe transport, made by `connectReadPipe` and
+ * by `subprocessExec` for the child's stdout and stderr.
+ */
 export class ReadPipeTransport extends PipeTransport {
   /** @internal */ _paused = false;
   /** @internal a reader is registered (from just after connectionMade until pause/close) */ _reading = false;
   /** @internal */ _readReady: () => void;
 
+  /** @internal made by `connectReadPipe` */
   constructor(
     loop: TransportLoop,
     pipe: FileLike,
@@ -192,6 +205,10 @@ export class ReadPipeTransport extends PipeTransport {
     this._loop._removeReader(this._fd);
   }
 
+  /**
+   * Hand the pipe to another protocol. Switching between a Protocol and a
+   * BufferedProtocol takes effect from the next read.
+   */
   override setProtocol(protocol: AnyProtocol): void {
     super.setProtocol(protocol);
     const next = isBufferedProtocol(protocol) ? this._readReadyBuffered : this._readReadyData;
@@ -201,10 +218,15 @@ export class ReadPipeTransport extends PipeTransport {
     if (this._reading) this._startReading();
   }
 
+  /** True while the protocol receives data (not paused, not closing). */
   isReading(): boolean {
     return !this._paused && !this._closing;
   }
 
+  /**
+   * Stop reading until `resumeReading()`: the pipe fills and the writer
+   * blocks, which is the flow control. A no-op when paused or closing.
+   */
   pauseReading(): void {
     if (!this.isReading()) return;
     this._paused = true;
@@ -212,6 +234,7 @@ export class ReadPipeTransport extends PipeTransport {
     if (this._loop.getDebug()) logger.debug(`${this} pauses reading`);
   }
 
+  /** Read again after `pauseReading()`. A no-op unless paused. */
   resumeReading(): void {
     if (this._closing || !this._paused) return;
     this._paused = false;
@@ -285,14 +308,19 @@ export class ReadPipeTransport extends PipeTransport {
   };
 }
 
-/** The writing end of a pipe (or a socket, tty, character device) as a transport. */
+/**
+ * The writing end of a pipe (or a socket, tty, character device) as a
+ * transport: asyncio's write pipe transport, made by `connectWritePipe` and
+ * by `subprocessExec` for the child's stdin.
+ */
 export class WritePipeTransport extends PipeTransport {
-  /** @internal */ _buffer = new WriteBuffer();
+  /** @internal */ _buffer: WriteBuffer = new WriteBuffer();
   /** @internal writes dropped since the pipe was lost (for the warning) */ _connLost = 0;
   /** @internal */ _highWater = DEFAULT_HIGH_WATER;
   /** @internal */ _lowWater = DEFAULT_HIGH_WATER / 4;
   /** @internal */ _protocolPaused = false;
 
+  /** @internal made by `connectWritePipe` */
   constructor(
     loop: TransportLoop,
     pipe: FileLike,
@@ -313,15 +341,21 @@ export class WritePipeTransport extends PipeTransport {
     if (waiter) loop._callSoon(resolveWaiter, [waiter]);
   }
 
+  /** Bytes buffered and not yet written to the pipe. */
   getWriteBufferSize(): number {
     return this._buffer.size;
   }
 
+  /** The flow-control marks as `[low, high]` (asyncio's order). */
   getWriteBufferLimits(): [number, number] {
     return [this._lowWater, this._highWater];
   }
 
-  /** Set the flow-control marks (asyncio's rule; see computeWriteLimits). */
+  /**
+   * Set the flow-control marks: `pauseWriting()` above `high`,
+   * `resumeWriting()` at or below `low` (with only one given, the other
+   * follows: high = 4 × low, low = high / 4; neither: 64 KiB high).
+   */
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
     [this._highWater, this._lowWater] = computeWriteLimits(high, low);
     this._maybePauseProtocol();
@@ -414,6 +448,7 @@ export class WritePipeTransport extends PipeTransport {
     }
   };
 
+  /** True: `writeEof()` is supported (it closes the pipe). */
   canWriteEof(): boolean {
     return true;
   }

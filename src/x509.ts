@@ -24,15 +24,25 @@ export type X509Name = [string, string][][];
 
 /** Python's certificate dictionary. */
 export interface PeerCertificate {
+  /** Whom the certificate names, e.g. `[[["commonName", "localhost"]]]`. */
   subject: X509Name;
+  /** The authority that signed it. */
   issuer: X509Name;
+  /** The X.509 version, 1-based as Python reports it (3 for v3). */
   version: number;
+  /** The serial number in upper-case hex ("1A2B"). */
   serialNumber: string;
+  /** Start of validity, in OpenSSL's text form ("Nov 24 09:00:00 2026 GMT"). */
   notBefore: string;
+  /** End of validity, in the same form as `notBefore`. */
   notAfter: string;
+  /** Alternative names as [kind, value] pairs: ["DNS", "localhost"], ["IP Address", "127.0.0.1"], ["DirName", X509Name], ... */
   subjectAltName?: [string, string | X509Name][];
+  /** OCSP responder URIs from the Authority Information Access extension. */
   OCSP?: string[];
+  /** Issuer certificate URIs from the Authority Information Access extension. */
   caIssuers?: string[];
+  /** CRL distribution point URIs. */
   crlDistributionPoints?: string[];
 }
 

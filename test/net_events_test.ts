@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  AF_INET, BufferedProtocol, ConnectionRefusedError, type EventLoop, newEventLoop, OSError, Protocol,
+  AF_INET, BufferedProtocol, ConnectionRefusedError, type EventLoop, ExceptionGroup, newEventLoop, OSError, Protocol,
   RuntimeError, type Server, SOCK_STREAM, Socket, socketpair, type Transport, ValueError,
 } from "../mod.ts";
 import { isA, loopTestsEachSelector, settledFds } from "./_helpers.ts";
@@ -481,6 +481,8 @@ t("all addresses failing: one error naming every attempt, or an AggregateError",
     assert.unreachable();
   } catch (e) {
     assert.instance(e, AggregateError);
+    assert.instance(e, ExceptionGroup);
+    assert.is((e as ExceptionGroup).exceptions, (e as ExceptionGroup).errors);
     assert.is((e as AggregateError).errors.length, 2);
     assert.ok((e as AggregateError).errors.every((x) => x instanceof ConnectionRefusedError));
   }

@@ -15,11 +15,32 @@ import { C, libc } from "../src/native.ts";
 function pipe(): [number, number] {
   const fds = new Int32Array(new ArrayBuffer(8));
   if (libc.pipe2!(new Uint8Array(fds.buffer), C.O_CLOEXEC) !== 0) throw new Error("pipe2 failed");
+  remember(fds[0]);
+  remember(fds[1]);
   return [fds[0], fds[1]];
 }
 
+/** The file a descriptor refers to ("dev:ino"), or null when it is closed. */
+function identity(fd: number): string | null {
+  const st = new Uint8Array(new ArrayBuffer(C.STAT_SIZE));
+  if (libc.fstat(fd, st) !== 0) return null;
+  const v = new DataView(st.buffer);
+  return `${v.getBigUint64(C.STAT_DEV_OFFSET, true)}:${v.getBigUint64(C.STAT_INO_OFFSET, true)}`;
+}
+
+const opened = new Map<number, string | null>();
+function remember(fd: number): void {
+  opened.set(fd, identity(fd));
+}
+
+/**
+ * Whether `fd` still refers to the file it was opened on. A closed number
+ * may be taken again at once by the host (Node's worker threads open
+ * eventfds), so the number alone proves nothing.
+ */
 function isOpen(fd: number): boolean {
-  return libc.fcntl(fd, C.F_GETFD, 0) >= 0;
+  const now = identity(fd);
+  return now !== null && now === (opened.get(fd) ?? now);
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
@@ -298,6 +319,7 @@ for (const selector of SELECTORS) {
     const O_CREAT = 0o100;
     const fd = libc.open(enc.encode(path + "\0"), C.O_RDWR | O_CREAT | C.O_CLOEXEC, 0o600);
     assert.ok(fd >= 0);
+    remember(fd);
     libc.unlink(enc.encode(path + "\0"));
     try {
       for (const connect of [loop.connectReadPipe, loop.connectWritePipe]) {
@@ -338,6 +360,7 @@ for (const selector of SELECTORS) {
     const O_NOCTTY = 0o400;
     const ptm = libc.open(enc.encode("/dev/ptmx\0"), C.O_RDWR | O_NOCTTY | C.O_CLOEXEC, 0);
     if (ptm >= 0) {
+      remember(ptm);
       const [pt, pp] = await loop.runUntilComplete(loop.connectReadPipe(() => new Recorder(), ptm));
       pt.close();
       await runUntil(loop, () => (pp as Recorder).events.includes("lost"));

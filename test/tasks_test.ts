@@ -260,7 +260,7 @@ withLoop("ensureFuture and isCoroutine", async (loop) => {
   assert.not.ok(isCoroutine(f));
   assert.not.ok(isCoroutine(() => {}));
   // deno-lint-ignore no-explicit-any
-  assert.throws(() => new Task(42 as any, { loop }), isA(TypeError, "coroutine was expected"));
+  assert.throws(() => new Task(42 as any, { loop }), isA(TypeError, "coroutine function was expected"));
 });
 
 withLoop("Task names, toString and InvalidStateError on a finished task's step", async (loop) => {
@@ -296,3 +296,11 @@ withLoop("an unretrieved task exception is reported when the task is collected",
 });
 
 test.run();
+
+withLoop("String(task) is finite when the task's result holds the task itself", async (loop) => {
+  const t = loop.createTask(async () => [currentTask()]);
+  const r = await loop.runUntilComplete(t);
+  assert.is(r[0], t);
+  const s = String(t);
+  assert.match(s, /^<Task finished result=\[<Task finished result=\.\.\. name="Task-\d+">\] name="Task-\d+">$/);
+});

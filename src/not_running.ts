@@ -1,0 +1,60 @@
+/**
+ * A future awaited while its loop is not running settles only if something
+ * runs that loop. The first thing a JavaScript user writes,
+ * `await loop.createServer(...)` at the top level with no loop running,
+ * would otherwise end in silence: Node exits with status 13, Bun waits for
+ * ever. So such awaits are noted, and when the host goes idle with one still
+ * pending and its loop still stopped, one line says what to do.
+ */
+
+import { native } from "./native.ts";
+import { logger } from "./log.ts";
+
+/** What this check needs of a future and its loop. */
+interface Awaited {
+  done(): boolean;
+  getLoop(): { isRunning(): boolean; isClosed(): boolean };
+  toString(): string;
+}
+
+/** How long (ms) a stopped loop's future may be awaited before we speak, where the host cannot tell us it drained. */
+const GRACE_MS = 1000;
+
+const noted = new Set<WeakRef<Awaited>>();
+let armed = false;
+let warned = false;
+
+/** `fut` is being awaited while its loop is not running. */
+export function noteAwaitWhileStopped(fut: Awaited): void {
+  if (warned || noted.size >= 64) return;
+  noted.add(new WeakRef(fut));
+  if (!armed) {
+    armed = true;
+    native.onHostIdle(check, GRACE_MS);
+  }
+}
+
+function check(): void {
+  armed = false;
+  let stuck: Awaited | null = null;
+  for (const ref of noted) {
+    const fut = ref.deref();
+    const loop = fut?.getLoop();
+    if (fut === undefined || fut.done() || loop!.isRunning()) noted.delete(ref);
+    else stuck ??= fut;
+  }
+  if (stuck === null) return;
+  if (stuck.getLoop().isClosed()) {
+    warned = true;
+    noted.clear();
+    logger.error(`tsyncio: ${stuck} is awaited but its event loop is closed, so it will never settle.`);
+    return;
+  }
+  warned = true;
+  noted.clear();
+  logger.error(
+    `tsyncio: ${stuck} is awaited but its event loop is not running, so nothing will settle it: ` +
+      "put the code in `await run(async () => { ... })`, or await `loop.runUntilComplete(...)`, " +
+      "instead of awaiting loop methods directly.",
+  );
+}
