@@ -8,12 +8,14 @@
  *   npx deno run --allow-ffi bench/hl.ts ...
  *   node scripts/build-node.mjs .build/bench bench/hl.ts && node .build/bench/hl.mjs ...
  *
+ * --bench=a,b runs only those benchmarks of the part (the orchestrator runs
+ * each in its own process, so one does not inherit another's heap).
  * --part=main (default): (1) 100k tasks from async functions, gathered;
  *   (2) 1M items through a Queue, maxsize 0 and 100; (3) 1000 tasks × 100
  *   Lock rounds, holding the lock across `await sleep(0)` (contended) and
  *   not (uncontended). Best of --reps in this process, a fresh `run()` each.
- * --part=ctx --mode=on|off: the task-context microbenchmarks, once each
- *   (the orchestrator runs one fresh process per repetition). "off" drives
+ * --part=ctx --mode=on|off: the task-context microbenchmarks (the
+ *   orchestrator runs each once per fresh process, per repetition). "off" drives
  *   the same code from Tasks over already-started promises, which never
  *   enable the AsyncLocalStorage; "on" from coroutine-function Tasks (and
  *   enables it first, so the callSoon chain runs with it on too).
@@ -36,6 +38,7 @@ const QUICK = argv.includes("--quick");
 const REPS = opt("reps", 3);
 const PART = sopt("part", "main");
 const MODE = sopt("mode", "on");
+const BENCH = sopt("bench", ""); // a comma-separated subset of the part's benchmarks (default: all)
 
 const N_TASKS = opt("tasks", QUICK ? 10_000 : 100_000);
 const N_ITEMS = opt("items", QUICK ? 100_000 : 1_000_000);
@@ -258,33 +261,41 @@ const results: Record<string, unknown> = {
 };
 try {
   if (PART === "main") {
-    log(`reps=${REPS} tasks=${N_TASKS} items=${N_ITEMS} lock=${N_LOCKERS}x${N_ROUNDS}`);
+    const all = ["tasks", "queue0", "queue100", "lockHold", "lockFree"];
+    const which = BENCH === "" ? all : BENCH.split(",");
+    log(`reps=${REPS} tasks=${N_TASKS} items=${N_ITEMS} lock=${N_LOCKERS}x${N_ROUNDS} (${which.join(", ")})`);
+    for (const b of which) if (!all.includes(b)) throw new Error(`unknown --bench=${b}`);
+    const has = (b: string) => which.includes(b);
     // Warm up the JIT on small sizes first.
-    await tasks(5_000);
-    await queue(50_000, 0);
-    await queue(50_000, 100);
-    await lock(50, 100, true);
-    await lock(50, 100, false);
-    results.tasks = await best("tasks ms", REPS, () => tasks(N_TASKS), (r) => r.ms, true);
-    results.queue0 = await best("queue maxsize=0 items/s", REPS, () => queue(N_ITEMS, 0), (r) => r.perSec, false);
-    results.queue100 = await best("queue maxsize=100 items/s", REPS, () => queue(N_ITEMS, 100), (r) => r.perSec, false);
-    results.lockHold = await best("lock contended rounds/s", REPS, () => lock(N_LOCKERS, N_ROUNDS, true), (r) => r.perSec, false);
-    results.lockFree = await best("lock uncontended rounds/s", REPS, () => lock(N_LOCKERS, N_ROUNDS, false), (r) => r.perSec, false);
+    if (has("tasks")) await tasks(5_000);
+    if (has("queue0")) await queue(50_000, 0);
+    if (has("queue100")) await queue(50_000, 100);
+    if (has("lockHold")) await lock(50, 100, true);
+    if (has("lockFree")) await lock(50, 100, false);
+    if (has("tasks")) results.tasks = await best("tasks ms", REPS, () => tasks(N_TASKS), (r) => r.ms, true);
+    if (has("queue0")) results.queue0 = await best("queue maxsize=0 items/s", REPS, () => queue(N_ITEMS, 0), (r) => r.perSec, false);
+    if (has("queue100")) results.queue100 = await best("queue maxsize=100 items/s", REPS, () => queue(N_ITEMS, 100), (r) => r.perSec, false);
+    if (has("lockHold")) results.lockHold = await best("lock contended rounds/s", REPS, () => lock(N_LOCKERS, N_ROUNDS, true), (r) => r.perSec, false);
+    if (has("lockFree")) results.lockFree = await best("lock uncontended rounds/s", REPS, () => lock(N_LOCKERS, N_ROUNDS, false), (r) => r.perSec, false);
   } else if (PART === "ctx") {
     if (MODE !== "on" && MODE !== "off") throw new Error(`--mode must be on or off, not ${MODE}`);
+    const all = ["chained", "awaitResolved", "awaitSoon", "tasksAwait"];
+    const which = BENCH === "" ? all : BENCH.split(",");
+    for (const b of which) if (!all.includes(b)) throw new Error(`unknown --bench=${b}`);
+    const has = (b: string) => which.includes(b);
     results.mode = MODE;
-    log(`reps=${REPS} soon=${N_SOON} awaits=${N_AWAIT} tasks=${N_CTX_TASKS}`);
+    log(`reps=${REPS} soon=${N_SOON} awaits=${N_AWAIT} tasks=${N_CTX_TASKS} (${which.join(", ")})`);
     // "on": switch the context on before anything is measured (it stays on).
     if (MODE === "on") await drive(async () => await sleep(0));
     if ((taskContext.current !== null) !== (MODE === "on")) throw new Error(`context is ${taskContext.current ? "on" : "off"} in mode ${MODE}`);
-    await chained(50_000);
-    await awaitResolved(50_000);
-    await awaitSoon(50_000);
-    await tasksAwait(5_000);
-    results.chained = await best("chained callSoon ms", REPS, () => chained(N_SOON), (r) => r.ms, true);
-    results.awaitResolved = await best("await resolved ms", REPS, () => awaitResolved(N_AWAIT), (r) => r.ms, true);
-    results.awaitSoon = await best("await callSoon-resolved ms", REPS, () => awaitSoon(N_AWAIT), (r) => r.ms, true);
-    results.tasksAwait = await best("tasks awaiting a resolved future ms", REPS, () => tasksAwait(N_CTX_TASKS), (r) => r.ms, true);
+    if (has("chained")) await chained(50_000);
+    if (has("awaitResolved")) await awaitResolved(50_000);
+    if (has("awaitSoon")) await awaitSoon(50_000);
+    if (has("tasksAwait")) await tasksAwait(5_000);
+    if (has("chained")) results.chained = await best("chained callSoon ms", REPS, () => chained(N_SOON), (r) => r.ms, true);
+    if (has("awaitResolved")) results.awaitResolved = await best("await resolved ms", REPS, () => awaitResolved(N_AWAIT), (r) => r.ms, true);
+    if (has("awaitSoon")) results.awaitSoon = await best("await callSoon-resolved ms", REPS, () => awaitSoon(N_AWAIT), (r) => r.ms, true);
+    if (has("tasksAwait")) results.tasksAwait = await best("tasks awaiting a resolved future ms", REPS, () => tasksAwait(N_CTX_TASKS), (r) => r.ms, true);
     if ((taskContext.current !== null) !== (MODE === "on")) throw new Error(`context ended ${taskContext.current ? "on" : "off"} in mode ${MODE}`);
   } else throw new Error(`unknown --part=${PART}`);
 } catch (e) {

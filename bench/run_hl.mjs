@@ -11,10 +11,10 @@
 //
 //   node bench/run_hl.mjs [node] [bun] [deno] [--quick] [--reps=N] [--no-python] [--only=main|ctx]
 //
-// Scenarios 1-3 run in one process per runtime (best of N inside it). For 4,
-// every repetition is a fresh process per mode (off and on alternate), since
-// once a process has switched the context on it stays on; best of N
-// processes. Each runner prints one JSON line on stdout; progress goes to
+// Scenarios 1-3: one process per runtime and scenario (best of N inside it).
+// For 4, every repetition of every microbenchmark is a fresh process per mode
+// (off and on alternate), since once a process has switched the context on
+// it stays on; best of N processes. Each runner prints one JSON line on stdout; progress goes to
 // stderr. Not a test: nothing here fails the build; it only reports.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -79,33 +79,49 @@ for (const rt of runtimes) {
 }
 const run = (rt, extra) => (commands[rt] ? runJson(rt, commands[rt][0], [...commands[rt][1], ...extra, ...sizeFlags]) : { error: "esbuild bundle failed" });
 
+const MAIN_KEYS = ["tasks", "queue0", "queue100", "lockHold", "lockFree"];
 const CTX_KEYS = ["chained", "awaitResolved", "awaitSoon", "tasksAwait"];
-/** Best (lowest ms) of each context microbenchmark over several one-shot processes. */
-function mergeCtx(list) {
-  const ok = list.filter((r) => !r.error);
-  if (ok.length === 0) return { error: list[0]?.error ?? "no run" };
-  const out = { version: ok[0].version, procs: ok.length };
+/** Best (lowest ms) of each context microbenchmark over its one-shot processes. */
+function mergeCtx(perKey) {
+  const out = {};
   for (const k of CTX_KEYS) {
-    const ms = ok.map((r) => r[k]?.ms).filter(Number.isFinite);
-    out[k] = { ms: Math.min(...ms), runs: ms.map((x) => Math.round(x * 10) / 10) };
+    const list = perKey[k] ?? [];
+    const ms = list.map((r) => r[k]?.ms).filter(Number.isFinite);
+    const bad = list.find((r) => r.error);
+    out[k] = ms.length ? { ms: Math.min(...ms), runs: ms.map((x) => Math.round(x * 10) / 10) } : { error: bad?.error ?? "no run" };
+    if (bad && ms.length) out[k].failed = bad.error;
+    out.version ??= list.find((r) => r.version)?.version;
   }
-  if (ok.length < list.length) out.failed = list.find((r) => r.error).error;
   return out;
 }
 
 const main = {};
 const ctx = {};
 for (const rt of runtimes) {
-  if (doMain) main[rt] = run(rt, ["--part=main", `--reps=${REPS}`]);
+  if (doMain) {
+    // One process per scenario (best of REPS inside it): none inherits another's heap.
+    const m = {};
+    for (const k of MAIN_KEYS) {
+      const r = run(rt, ["--part=main", `--bench=${k}`, `--reps=${REPS}`]);
+      m.version ??= r.version;
+      m[k] = r.error ? { error: r.error } : r[k];
+    }
+    const errs = MAIN_KEYS.filter((k) => m[k]?.error);
+    if (errs.length === MAIN_KEYS.length) m.error = m[errs[0]].error;
+    main[rt] = m;
+  }
   if (doCtx) {
-    const runs = { off: [], on: [] };
-    for (let i = 0; i < REPS; i++) {
-      for (const mode of i % 2 === 0 ? ["off", "on"] : ["on", "off"]) {
-        runs[mode].push(run(rt, ["--part=ctx", `--mode=${mode}`, "--reps=1"]));
+    // One fresh process per microbenchmark, mode and repetition; off and on alternate.
+    const runs = { off: {}, on: {} };
+    for (const k of CTX_KEYS) {
+      for (let i = 0; i < REPS; i++) {
+        for (const mode of i % 2 === 0 ? ["off", "on"] : ["on", "off"]) {
+          (runs[mode][k] ??= []).push(run(rt, ["--part=ctx", `--mode=${mode}`, `--bench=${k}`, "--reps=1"]));
+        }
       }
     }
     ctx[rt] = { off: mergeCtx(runs.off), on: mergeCtx(runs.on) };
-    for (const m of ["off", "on"]) for (const k of CTX_KEYS) log(`[${rt} ctx ${m}] ${k} ms per process: ${ctx[rt][m][k]?.runs?.join(", ")}`);
+    for (const m of ["off", "on"]) for (const k of CTX_KEYS) log(`[${rt} ctx ${m}] ${k} ms per process: ${ctx[rt][m][k]?.runs?.join(", ") ?? ctx[rt][m][k]?.error}`);
   }
 }
 
@@ -164,12 +180,18 @@ function scenario(title, metrics) {
   const uv = main.uvloop && !main.uvloop.error ? main.uvloop : null;
   const header = [""];
   for (const m of metrics) header.push(m.name, "vs uvloop", m.targetLabel);
+  const errors = [];
   const body = cols.map((c) => {
     const r = main[c];
     const row = [label(main, c)];
     for (const m of metrics) {
       if (r.error) {
         row.push("error", "", "");
+        continue;
+      }
+      if (get(r, m.path.split(".")[0])?.error) {
+        row.push("error", "", "");
+        errors.push(`${c} ${m.path.split(".")[0]}: ERROR ${String(get(r, m.path.split(".")[0]).error).split("\n")[0]}`);
         continue;
       }
       const v = get(r, m.path);
@@ -185,6 +207,7 @@ function scenario(title, metrics) {
   out.push(title);
   out.push(table(header, body));
   for (const c of cols) if (main[c]?.error) out.push(`${c}: ERROR ${String(main[c].error).split("\n")[0]}`);
+  for (const e of errors) out.push(e);
 }
 
 if (doMain) {
@@ -213,8 +236,8 @@ if (doCtx) {
   for (const rt of runtimes) {
     const r = ctx[rt];
     for (const [k, name] of benches) {
-      const off = r.off.error ? null : get(r.off, `${k}.ms`);
-      const on = r.on.error ? null : get(r.on, `${k}.ms`);
+      const off = get(r.off, `${k}.ms`);
+      const on = get(r.on, `${k}.ms`);
       const slow = fin(off) && fin(on) ? on / off - 1 : null;
       const ok = slow == null ? null : slow <= 0.10;
       verdicts.push([`${rt}: context ${k} ≤+10%`, fmtPct(slow), mark(ok)]);
@@ -225,7 +248,12 @@ if (doCtx) {
   out.push(`4. The task context: same work with the context off (Tasks over started promises, fresh process) and on (coroutine-function Tasks); ms, best of ${REPS} processes each`);
   out.push(table(["", "off ms", "on ms", "slowdown", "≤+10%", ...refs.map((c) => `${c} ms (ref)`)], body));
   for (const rt of runtimes) {
-    for (const m of ["off", "on"]) if (ctx[rt][m].error || ctx[rt][m].failed) out.push(`${rt} ${m}: ERROR ${String(ctx[rt][m].error ?? ctx[rt][m].failed).split("\n")[0]}`);
+    for (const m of ["off", "on"]) {
+      for (const k of CTX_KEYS) {
+        const e = ctx[rt][m][k]?.error ?? ctx[rt][m][k]?.failed;
+        if (e) out.push(`${rt} ${m} ${k}: ERROR ${String(e).split("\n")[0]}`);
+      }
+    }
   }
   for (const c of ["asyncio", "uvloop"]) if (ctx[c]?.error) out.push(`${c}: ERROR ${String(ctx[c].error).split("\n")[0]}`);
 }

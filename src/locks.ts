@@ -11,9 +11,10 @@
  * {@link Waiter}: the lock is passed to it when released, but the waiter
  * only *claims* it when its awaiting code resumes (`yield*` goes on, an
  * `await` continues, `result()` is read), or at the end of that loop
- * iteration when nobody awaits it. A generator task cancelled between the
- * wake-up and its next step never resumes, so the lock goes on to the next
- * waiter, as in asyncio.
+ * iteration when nobody awaits it. A task cancelled between the wake-up and
+ * its resumption (a generator task's step, an `async` task's continuation)
+ * gets CancelledError at that `yield*`/`await` instead, and the lock goes on
+ * to the next waiter, as in asyncio.
  *
  * `use(body)` is Python's `async with`: the body runs in the calling task
  * (see `runInTask` in tasks.ts), so cancelling the task interrupts it, and
@@ -24,7 +25,7 @@ import { CancelledError, RuntimeError, ValueError } from "./errors.ts";
 import { formatValue } from "./format.ts";
 import { Future } from "./futures.ts";
 import { getRunningLoop } from "./running.ts";
-import { callBody, checkBody, currentTask, runInTask, type TaskLoop } from "./tasks.ts";
+import { callBody, checkBody, runInTask, type TaskLoop } from "./tasks.ts";
 
 /** What the primitives need of a loop. */
 export interface LockLoop extends TaskLoop {
@@ -212,17 +213,6 @@ export class Waiter<T> extends Future<T> {
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return super.then<R1 | R2, R2>((v: T) => {
-      // The awaiting task was cancelled after this waiter was woken, before
-      // its code resumed: as asyncio throws CancelledError in at this await,
-      // give back what the waiter was woken for and deliver the request here.
-      const task = this._iterating || this._settled ? null : currentTask(this._loop as LockLoop);
-      if (task !== null && task._mustCancel) {
-        task._mustCancel = false;
-        const exc = new CancelledError(task._cancelMessage ?? "");
-        this._settle("abandoned");
-        if (onRejected) return onRejected(exc);
-        throw exc;
-      }
       try {
         this._claim();
       } catch (e) {
@@ -230,7 +220,14 @@ export class Waiter<T> extends Future<T> {
         throw e;
       }
       return onFulfilled ? onFulfilled(v) : (v as unknown as R1);
-    }, onRejected);
+    }, (e: unknown) => {
+      // Woken, but the awaiting task's cancel request was delivered at this
+      // await instead (as asyncio throws it in at the waiter's await): the
+      // code never got what the waiter was woken for, so it goes on.
+      if (e instanceof CancelledError && !this.cancelled()) this._settle("abandoned");
+      if (onRejected) return onRejected(e);
+      throw e;
+    });
   }
 
   /** @internal the owner wakes the waiter with `value` */
@@ -473,7 +470,10 @@ export class Event extends LoopBound {
     this._value = false;
   }
 
-  /** @returns a Future resolved with `true` once the flag is set (at once if it is) */
+  /**
+   * Wait until the flag is set (asyncio's `Event.wait`).
+   * @returns a Future resolved with `true` once the flag is set (at once if it is)
+   */
   wait(): Future<true> {
     if (this._value) return resolved<true>(true);
     const f = this._getLoop().createFuture<true>();
@@ -509,7 +509,10 @@ export class Condition extends LoopBound {
   /** @internal */ _lock: Lock;
   /** @internal */ _waiters: Future<boolean>[] = [];
 
-  /** @param lock the underlying lock (a new Lock by default) */
+  /**
+   * A condition variable over `lock` (asyncio's `Condition(lock=None)`).
+   * @param lock the underlying lock (a new Lock by default)
+   */
   constructor(lock?: Lock | null) {
     super();
     if (lock === undefined || lock === null) lock = new Lock();
@@ -657,7 +660,10 @@ export class Semaphore extends LoopBound implements WaiterOwner {
   /** @internal */ _value: number;
   /** @internal */ _waiters: Waiter<true>[] = [];
 
-  /** @param value the initial count (an integer ≥ 0; ValueError when negative) */
+  /**
+   * A semaphore holding `value` units (asyncio's `Semaphore(value=1)`).
+   * @param value the initial count (an integer ≥ 0; ValueError when negative)
+   */
   constructor(value = 1) {
     super();
     checkInteger(value, "Semaphore initial value");
@@ -670,7 +676,10 @@ export class Semaphore extends LoopBound implements WaiterOwner {
     return this._value === 0 || this._waiters.some((w) => !w.cancelled());
   }
 
-  /** @returns a Future resolved with `true` once a unit is taken; cancelling it gives up the wait */
+  /**
+   * Take a unit, waiting in FIFO order while none is free (asyncio's `Semaphore.acquire`).
+   * @returns a Future resolved with `true` once a unit is taken; cancelling it gives up the wait
+   */
   acquire(): Future<true> {
     if (!this.locked()) {
       const loop = getRunningLoop() as LockLoop;
@@ -740,7 +749,10 @@ export class Semaphore extends LoopBound implements WaiterOwner {
 export class BoundedSemaphore extends Semaphore {
   /** @internal */ _boundValue: number;
 
-  /** @param value the initial and highest count */
+  /**
+   * A semaphore that refuses to be released above its initial count (asyncio's `BoundedSemaphore`).
+   * @param value the initial and highest count
+   */
   constructor(value = 1) {
     super(value);
     this._boundValue = value;
@@ -781,7 +793,10 @@ export class Barrier {
   /** @internal */ _state: BarrierState = "filling";
   /** @internal */ _count = 0;
 
-  /** @param parties how many tasks must wait to trip the barrier (≥ 1; ValueError otherwise) */
+  /**
+   * A barrier for `parties` tasks (asyncio's `Barrier(parties)`).
+   * @param parties how many tasks must wait to trip the barrier (≥ 1; ValueError otherwise)
+   */
   constructor(parties: number) {
     checkInteger(parties, "parties");
     if (parties < 1) throw new ValueError("parties must be > 0");

@@ -6,10 +6,10 @@
  * return when they must wait). Blocked getters are served in FIFO order:
  * a `put` hands the item to the first waiting getter at once. A woken
  * putter has a free slot reserved for it, and its item goes in when its
- * awaiting code resumes. A generator task cancelled between the wake-up
- * and its next step gives the item back to the front of the queue (or the
- * slot to the next putter), so a cancelled `get()` never loses an item and a
- * cancelled `put()` never adds one, as in asyncio.
+ * awaiting code resumes. A task cancelled between the wake-up and its
+ * resumption gives the item back to the front of the queue (or the slot to
+ * the next putter), so a `get()` that ends in CancelledError never loses an
+ * item and such a `put()` never adds one, as in asyncio.
  */
 
 import { ValueError } from "./errors.ts";
@@ -267,7 +267,10 @@ export class Queue<T = unknown> extends LoopBound implements WaiterOwner, AsyncI
   /** @internal */ _isShutdown = false;
   /** @internal */ _immediate = false;
 
-  /** @param options `maxsize`: the most items held (0, the default: no limit) */
+  /**
+   * A FIFO queue (asyncio's `Queue(maxsize=0)`).
+   * @param options `maxsize`: the most items held (0, the default: no limit)
+   */
   constructor(options: QueueOptions = {}) {
     super();
     const maxsize = options.maxsize ?? 0;
@@ -351,7 +354,10 @@ export class Queue<T = unknown> extends LoopBound implements WaiterOwner, AsyncI
     if (--this._unfinished === 0) this._finishJoiners();
   }
 
-  /** @returns a Future done once every item put has been marked done with `taskDone()` */
+  /**
+   * Wait until every item put has been processed (asyncio's `Queue.join`).
+   * @returns a Future done once every item put has been marked done with `taskDone()`
+   */
   join(): Future<void> {
     if (this._unfinished === 0) {
       const f = (getRunningLoop() as LockLoop).createFuture<void>();
@@ -525,7 +531,10 @@ export class Queue<T = unknown> extends LoopBound implements WaiterOwner, AsyncI
  * ```
  */
 export class PriorityQueue<T = unknown> extends Queue<T> {
-  /** @param options `maxsize`, and `compare(a, b)` (negative: `a` first) */
+  /**
+   * A queue that hands out the smallest item first (asyncio's `PriorityQueue`).
+   * @param options `maxsize`, and `compare(a, b)` (negative: `a` first)
+   */
   constructor(options: PriorityQueueOptions<T> = {}) {
     super(options);
   }

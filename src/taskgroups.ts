@@ -169,7 +169,7 @@ export class TaskGroup {
  * });
  * ```
  */
-export function taskGroup<T>(body: (tg: TaskGroup) => unknown): Future<T> {
+export function taskGroup<T>(body: (tg: TaskGroup) => T | PromiseLike<T> | Generator<unknown, T, unknown>): Future<T> {
   checkBody(body, "taskGroup()");
   const loop = getRunningLoop() as GroupLoop;
   const tg = new TaskGroup();

@@ -163,7 +163,7 @@ export class Timeout {
  * });
  * ```
  */
-export function timeout<T>(delay: number | null, body: (cm: Timeout) => unknown): Future<T> {
+export function timeout<T>(delay: number | null, body: (cm: Timeout) => T | PromiseLike<T> | Generator<unknown, T, unknown>): Future<T> {
   const d = checkWhen(delay, "delay");
   checkBody(body, "timeout()");
   const loop = getRunningLoop() as TimeoutLoop;
@@ -183,7 +183,7 @@ export function timeout<T>(delay: number | null, body: (cm: Timeout) => unknown)
  * });
  * ```
  */
-export function timeoutAt<T>(when: number | null, body: (cm: Timeout) => unknown): Future<T> {
+export function timeoutAt<T>(when: number | null, body: (cm: Timeout) => T | PromiseLike<T> | Generator<unknown, T, unknown>): Future<T> {
   const w = checkWhen(when, "when");
   checkBody(body, "timeoutAt()");
   return enterTimeout(getRunningLoop() as TimeoutLoop, new Timeout(w), body);

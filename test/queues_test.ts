@@ -405,6 +405,16 @@ withLoop("for await over a queue yields items until shutdown (remaining items fi
     assert.is(await consumer, "ended");
     assert.equal(seen, [1, 2, 3, 4]);
 
+    // A consumer blocked waiting for the next item ends too.
+    const q3 = new Queue<number>();
+    const blocked = loop.createTask(async () => {
+      for await (const _ of q3) return "got an item";
+      return "ended";
+    });
+    await spin(loop);
+    q3.shutdown();
+    assert.is(await blocked, "ended");
+
     const q2 = new Queue<number>();
     q2.putNowait(1);
     q2.shutdown(true);
