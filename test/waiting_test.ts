@@ -51,11 +51,12 @@ async function spin(loop: EventLoop, n = 3): Promise<void> {
 withLoop("gather gives results in argument order, whatever the completion order", async (loop) => {
   const order: string[] = [];
   const fut = loop.createFuture<string>();
-  loop.callLater(0.01, () => fut.setResult("future"));
+  // Wide gaps between the deadlines: a loaded machine must not reorder them.
+  loop.callLater(0.1, () => fut.setResult("future"));
   const results = await loop.runUntilComplete(async () => {
     const r = await gather(
       fut,
-      napGen(loop, 0.005, "generator", order),
+      napGen(loop, 0.05, "generator", order),
       async () => {
         await sleep(0.001, undefined, { loop });
         order.push("done function");
