@@ -16,8 +16,7 @@ if (b.status !== 0) process.exit(1);
 
 const runs = {
   node: [process.execPath, [join(root, ".build/fixtures/not_running.mjs")]],
-  // Bun: the message appears for a plain awaited Future, but not yet for this
-  // fixture's createServer (open issue, see the closing note of stop 16).
+  bun: [bin("bun"), [fixture]],
   deno: [bin("deno"), ["run", "--allow-ffi", fixture]],
 };
 

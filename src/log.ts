@@ -25,6 +25,11 @@ const consoleLogger: Logger = {
 
 export let logger: Logger = consoleLogger;
 
+/** Whether the logger is still the console one (`setLogger` was not called, or was given null). */
+export function isConsoleLogger(): boolean {
+  return logger === consoleLogger;
+}
+
 /** Replace the logger (null restores the console logger). */
 export function setLogger(l: Logger | null): void {
   logger = l ?? consoleLogger;

@@ -7,8 +7,8 @@
  * pending and its loop still stopped, one line says what to do.
  */
 
-import { native } from "./native.ts";
-import { logger } from "./log.ts";
+import { libc, native } from "./native.ts";
+import { isConsoleLogger, logger } from "./log.ts";
 
 /** What this check needs of a future and its loop. */
 interface Awaited {
@@ -47,14 +47,30 @@ function check(): void {
   if (stuck.getLoop().isClosed()) {
     warned = true;
     noted.clear();
-    logger.error(`tsyncio: ${stuck} is awaited but its event loop is closed, so it will never settle.`);
+    say(`tsyncio: ${stuck} is awaited but its event loop is closed, so it will never settle.`);
     return;
   }
   warned = true;
   noted.clear();
-  logger.error(
+  say(
     `tsyncio: ${stuck} is awaited but its event loop is not running, so nothing will settle it: ` +
       "put the code in `await run(async () => { ... })`, or await `loop.runUntilComplete(...)`, " +
       "instead of awaiting loop methods directly.",
   );
+}
+
+/**
+ * Log the line. The console may buffer it, and a host stalled on a top-level
+ * await does not always flush that buffer (Bun), so the console logger's
+ * line goes straight to stderr.
+ */
+function say(line: string): void {
+  if (!isConsoleLogger()) {
+    logger.error(line);
+    return;
+  }
+  const text = new TextEncoder().encode(line + "\n");
+  const buf = new Uint8Array(new ArrayBuffer(text.byteLength));
+  buf.set(text);
+  libc.write(2, buf, buf.byteLength);
 }
