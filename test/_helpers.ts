@@ -1,6 +1,8 @@
 /** Shared test helpers: descriptor counting, GC, the selectors to cover. */
 
-import { EventLoop, type EventLoopOptions, newEventLoop } from "../mod.ts";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { allTasks, EventLoop, type EventLoopOptions, newEventLoop, sleep } from "../mod.ts";
 import { C, libc, native } from "../src/native.ts";
 
 /** Every selector this OS has. */
@@ -129,4 +131,72 @@ export function loopTestsEachSelector(
       });
     }
   };
+}
+
+// ---- Tests of tasks and the high-level API ----
+
+/** No task of `loop` left pending and no timer left armed (call while the loop is open). */
+export function assertClean(loop: EventLoop): void {
+  assert.equal([...allTasks(loop)].map(String), [], "a task was left pending");
+  assert.equal(loop._scheduled.filter((h) => !h.cancelled()).map(String), [], "a timer was left armed");
+}
+
+/** What {@link loopTest} checks around a test. */
+export interface LoopTestOptions {
+  /** Check with {@link assertClean} that the test left nothing pending. */
+  clean?: boolean;
+  /** Run the test's body as the loop's main task (so it may use timeout(), taskGroup(), ...). */
+  inTask?: boolean;
+}
+
+/**
+ * A test with a fresh loop, closed afterwards. A lost wake-up would hang the
+ * whole file: after 10 s the loop is stopped, which fails the test instead.
+ */
+export function loopTest(name: string, fn: (loop: EventLoop) => Promise<void> | void, options: LoopTestOptions = {}): void {
+  test(name, async () => {
+    const loop = newEventLoop();
+    const guard = setTimeout(() => loop.stop(), 10_000);
+    try {
+      if (options.inTask) await loop.runUntilComplete(async () => await fn(loop));
+      else await fn(loop);
+      if (options.clean) assertClean(loop);
+    } finally {
+      clearTimeout(guard);
+      if (!loop.isRunning()) loop.close();
+    }
+  });
+}
+
+/** A foreign promise: resolved by a host timer after `ms` milliseconds. */
+export function later(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Let the loop run `n` iterations' worth of callbacks (and the promise continuations between them). */
+export async function spin(loop: EventLoop, n = 3): Promise<void> {
+  for (let i = 0; i < n; i++) await sleep(0, undefined, { loop });
+}
+
+/** The error `p` rejects with, or a failure if it fulfils. */
+export async function rejection(p: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects", expects: undefined, actual: undefined });
+}
+
+/**
+ * Await `p`, which must reject with an instance of `cls`; a string `message`
+ * must equal the error's message, a RegExp match it. Returns the error.
+ */
+// deno-lint-ignore no-explicit-any
+export async function rejects<E extends Error>(p: PromiseLike<unknown>, cls: new (...a: any[]) => E, message?: string | RegExp): Promise<E> {
+  const e = await rejection(p);
+  assert.instance(e, cls);
+  if (typeof message === "string") assert.is((e as Error).message, message);
+  else if (message !== undefined) assert.match((e as Error).message, message);
+  return e as E;
 }

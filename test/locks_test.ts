@@ -6,36 +6,7 @@ import {
   Barrier, BoundedSemaphore, BrokenBarrierError, CancelledError, Condition, currentTask, Event, type EventLoop, Future,
   gather, Lock, newEventLoop, RuntimeError, runBody, Semaphore, sleep, type Task, ValueError,
 } from "../mod.ts";
-import { captureExceptions } from "./_helpers.ts";
-
-function withLoop(name: string, fn: (loop: EventLoop) => Promise<void> | void) {
-  test(name, async () => {
-    const loop = newEventLoop();
-    // A lost wake-up would hang the test: stop the loop instead, which fails it.
-    const guard = setTimeout(() => loop.stop(), 10_000);
-    try {
-      await fn(loop);
-    } finally {
-      clearTimeout(guard);
-      if (!loop.isRunning()) loop.close();
-    }
-  });
-}
-
-/** Let the loop run `n` iterations' worth of callbacks (and the promise continuations between them). */
-async function spin(loop: EventLoop, n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await sleep(0, undefined, { loop });
-}
-
-/** The error `p` rejects with, or a failure if it fulfils. */
-async function rejection(p: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects", expects: undefined, actual: undefined });
-}
+import { captureExceptions, loopTest as withLoop, rejection, spin } from "./_helpers.ts";
 
 /** Run `fn` as the main coroutine on `loop`. */
 function main<T>(loop: EventLoop, fn: () => Promise<T>): Promise<T> {

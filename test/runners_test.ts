@@ -9,26 +9,7 @@ import {
   allTasks, CancelledError, currentTask, type EventLoop, getEventLoop, getRunningLoop, newEventLoop, run, Runner,
   RuntimeError, sleep, type Task,
 } from "../mod.ts";
-
-/** Await `p`, which must reject with an instance of `cls` (and match `re`); returns the error. */
-// deno-lint-ignore no-explicit-any
-async function rejects(p: PromiseLike<unknown>, cls: new (...a: any[]) => Error, re?: RegExp): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, cls);
-    if (re !== undefined) assert.match((e as Error).message, re);
-    return e as Error;
-  }
-  assert.unreachable(`expected a rejection with ${cls.name}`);
-  throw new Error("unreachable");
-}
-
-/** No task of `loop` left pending and no timer left armed (call while the loop is open). */
-function assertClean(loop: EventLoop): void {
-  assert.equal([...allTasks(loop)].map(String), [], "a task was left pending");
-  assert.equal(loop._scheduled.filter((h) => !h.cancelled()).map(String), [], "a timer was left armed");
-}
+import { assertClean, rejects } from "./_helpers.ts";
 
 // ---- run() ----
 

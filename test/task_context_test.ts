@@ -11,44 +11,10 @@ import {
   allTasks, CancelledError, createEagerTaskFactory, currentTask, eagerTaskFactory, type EventLoop, getEventLoop,
   getRunningLoop, newEventLoop, RuntimeError, sleep, Task, type TaskLoop, type TaskOptions,
 } from "../mod.ts";
+import { loopTest, later, rejects } from "./_helpers.ts";
 
-/** No task of `loop` left pending and no timer left armed. */
-function assertClean(loop: EventLoop): void {
-  assert.equal([...allTasks(loop)].map(String), [], "a task was left pending");
-  assert.equal(loop._scheduled.filter((h) => !h.cancelled()).map(String), [], "a timer was left armed");
-}
-
-/** A test with a fresh loop, checked clean and closed afterwards. */
-function withLoop(name: string, fn: (loop: EventLoop) => Promise<void>) {
-  test(name, async () => {
-    const loop = newEventLoop();
-    try {
-      await fn(loop);
-      assertClean(loop);
-    } finally {
-      loop.close();
-    }
-  });
-}
-
-/** A foreign promise: resolved by a host timer after `ms` milliseconds. */
-function later(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Await `p`, which must reject with an instance of `cls` (and `message`); returns the error. */
-// deno-lint-ignore no-explicit-any
-async function rejects(p: PromiseLike<unknown>, cls: new (...a: any[]) => Error, message?: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, cls);
-    if (message !== undefined) assert.is((e as Error).message, message);
-    return e as Error;
-  }
-  assert.unreachable(`expected a rejection with ${cls.name}`);
-  throw new Error("unreachable");
-}
+/** A test on a fresh loop, checked clean afterwards. */
+const withLoop = (name: string, fn: (loop: EventLoop) => Promise<void>) => loopTest(name, fn, { clean: true });
 
 // ---- cancellation of coroutine functions ----
 

@@ -9,38 +9,10 @@ import {
   allTasks, CancelledError, currentTask, eagerTaskFactory, type EventLoop, ExceptionGroup, newEventLoop, RuntimeError,
   sleep, type Task, TaskGroup, taskGroup, timeout, TimeoutError,
 } from "../mod.ts";
+import { assertClean, loopTest, rejects } from "./_helpers.ts";
 
-/** No task of `loop` left pending and no timer left armed. */
-function assertClean(loop: EventLoop): void {
-  assert.equal([...allTasks(loop)].map(String), [], "a task was left pending");
-  assert.equal(loop._scheduled.filter((h) => !h.cancelled()).map(String), [], "a timer was left armed");
-}
-
-/** A test whose body runs as a task on a fresh loop, checked clean and closed afterwards. */
-function inTask(name: string, fn: (loop: EventLoop) => Promise<void>) {
-  test(name, async () => {
-    const loop = newEventLoop();
-    try {
-      await loop.runUntilComplete(() => fn(loop));
-      assertClean(loop);
-    } finally {
-      loop.close();
-    }
-  });
-}
-
-/** Await `p`, which must reject with an instance of `cls`; returns the error. */
-// deno-lint-ignore no-explicit-any
-async function rejects<E extends Error>(p: PromiseLike<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, cls);
-    return e as E;
-  }
-  assert.unreachable(`expected a rejection with ${cls.name}`);
-  throw new Error("unreachable");
-}
+/** A test whose body runs as the main task of a fresh loop, checked clean afterwards. */
+const inTask = (name: string, fn: (loop: EventLoop) => Promise<void>) => loopTest(name, fn, { inTask: true, clean: true });
 
 class MyExc extends Error {}
 class ZeroDivision extends Error {}

@@ -6,28 +6,7 @@ import {
   ALL_COMPLETED, allTasks, asCompleted, CancelledError, type EventLoop, FIRST_COMPLETED, FIRST_EXCEPTION, Future,
   gather, newEventLoop, RuntimeError, shield, sleep, type Task, TimeoutError, toThread, ValueError, wait,
 } from "../mod.ts";
-import { captureExceptions, gc, isA, tick } from "./_helpers.ts";
-
-function withLoop(name: string, fn: (loop: EventLoop) => Promise<void> | void) {
-  test(name, async () => {
-    const loop = newEventLoop();
-    try {
-      await fn(loop);
-    } finally {
-      loop.close();
-    }
-  });
-}
-
-/** The rejection of `p`, or a failure if it fulfils. */
-async function rejection(p: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new assert.Assertion({ message: "expected a rejection", generated: false, operator: "rejects", expects: undefined, actual: undefined });
-}
+import { captureExceptions, gc, isA, tick, loopTest as withLoop, rejection } from "./_helpers.ts";
 
 /** A generator coroutine that sleeps `delay` seconds, logs, and returns `value`. */
 function* napGen<T>(loop: EventLoop, delay: number, value: T, log?: string[]): Generator<unknown, T, unknown> {
