@@ -257,28 +257,43 @@ export class Future<T = unknown> implements PromiseLike<T> {
         else cancelNow = waiter._takeCancelRequest();
       }
     }
-    const settled = new Promise<T>((resolve, reject) => {
-      const settle = () => {
-        if (this._state === FINISHED && this._exception === undefined) resolve(this._result as T);
-        else {
-          const err = this._state === CANCELLED ? this._makeCancelledError() : this._exception;
-          this._retrieved();
-          reject(err);
-        }
-      };
-      if (cancelNow) reject(waiter!._makeCancelledError());
-      else if (this._state !== PENDING) settle();
-      else {
-        this._addCallback(() => {
+    if (cancelNow) return Promise.reject(waiter!._makeCancelledError()).then(onFulfilled, onRejected);
+    if (this._state !== PENDING) return this._settledPromise().then(onFulfilled, onRejected);
+    // Pending: one promise, settled from the done callback by calling the
+    // reactions directly (for `await`, V8's resume functions). A promise
+    // settled first and chained after would cost a second promise and a
+    // second microtask hop per await.
+    return new Promise<R1 | R2>((resolve, reject) => {
+      this._addCallback(() => {
+        try {
           if (waiter?._awaited(this)) {
             this._retrieved();
-            reject(waiter._makeCancelledError());
-          } else settle();
-          this._loop._microtaskReady();
-        });
-      }
+            const err = waiter._makeCancelledError();
+            if (typeof onRejected === "function") resolve(onRejected(err));
+            else reject(err);
+          } else if (this._state === FINISHED && this._exception === undefined) {
+            if (typeof onFulfilled === "function") resolve(onFulfilled(this._result as T));
+            else resolve(this._result as unknown as R1);
+          } else {
+            const err = this._state === CANCELLED ? this._makeCancelledError() : this._exception;
+            this._retrieved();
+            if (typeof onRejected === "function") resolve(onRejected(err));
+            else reject(err);
+          }
+        } catch (e) {
+          reject(e);
+        }
+        this._loop._microtaskReady();
+      });
     });
-    return settled.then(onFulfilled, onRejected);
+  }
+
+  /** @internal a promise settled as this done future is */
+  _settledPromise(): Promise<T> {
+    if (this._state === FINISHED && this._exception === undefined) return Promise.resolve(this._result as T);
+    const err = this._state === CANCELLED ? this._makeCancelledError() : this._exception;
+    this._retrieved();
+    return Promise.reject(err);
   }
 
   /** As `Promise.prototype.catch`, so a Future can stand where a promise is expected. */

@@ -180,15 +180,33 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  */
 export function sleep<T = undefined>(delay: number, result?: T, options: { loop?: BaseEventLoop } = {}): Future<T> {
   const loop = (options.loop ?? getEventLoop()) as BaseEventLoop;
-  const fut = loop.createFuture<T>();
+  const fut = new SleepFuture<T>({ loop });
   // sleep(0) only lets the other ready callbacks run first (asyncio yields
   // once): the ready queue does that without a trip through the timer heap.
-  const h = typeof delay === "number" && delay <= 0 ? loop.callSoon(settleSleep, fut, result) : loop.callLater(delay, settleSleep, fut, result);
-  fut.addDoneCallback(() => h.cancel());
+  fut._handle = typeof delay === "number" && delay <= 0
+    ? loop.callSoon(settleSleep, fut, result)
+    : loop.callLater(delay, settleSleep, fut, result);
   return fut;
 }
 
-function settleSleep<T>(fut: Future<T>, result: T): void {
+/**
+ * The future of a `sleep()`: cancelling it cancels its timer. (A done
+ * callback would do the same at the cost of a closure and a scheduled
+ * callback for every sleep, needed only for the few that are cancelled.)
+ */
+class SleepFuture<T> extends Future<T> {
+  _handle: { cancel(): void } | null = null;
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this._handle?.cancel();
+    this._handle = null;
+    return true;
+  }
+}
+
+function settleSleep<T>(fut: SleepFuture<T>, result: T): void {
+  fut._handle = null;
   if (!fut.done()) fut.setResult(result);
 }
 

@@ -105,6 +105,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _sendValue: unknown = undefined;
   /** @internal */ _abort: AbortController | null = null;
+  /** @internal see _wakeupCallback */ _wakeupFn: ((fut: Future<unknown>) => void) | null = null;
   /** @internal the loop's weak reference to this task (tasks nobody holds may be collected, as in asyncio) */
   _weak: WeakRef<Task<unknown>>;
   /** @internal */
@@ -136,12 +137,11 @@ export class Task<T = unknown> extends Future<T> {
     this._weak = new WeakRef(this as Task<unknown>);
     this._loop._tasks.add(this._weak);
     if (this._loop.getDebug()) pendingTasks.register(this, { loop: this._loop, repr: this.toString() }, this);
-    if (this._opaque) (coro as PromiseLike<T>).then(this._promiseResolved, this._promiseRejected);
+    if (this._opaque) this._follow(coro as PromiseLike<T>);
     else if (options.eagerStart && this._loop.isRunning()) {
       if (this._gen) this._step();
       else this._start();
-    } else if (this._gen) this._loop._callSoon(this._step, [], this._context);
-    else this._loop._callSoon(this._start, [], this._context);
+    } else this._loop._callSoon(this._gen ? stepTask : startTask, [this], this._context);
   }
 
   /** The coroutine this task runs (its coroutine function until the task has called it). */
@@ -262,7 +262,7 @@ export class Task<T = unknown> extends Future<T> {
    * task's context; a generator it returns is stepped from here on, a
    * promise is followed.
    */
-  _start = (): void => {
+  _start(): void {
     const fn = this._fn!;
     this._fn = null;
     if (this.done()) return;
@@ -300,11 +300,16 @@ export class Task<T = unknown> extends Future<T> {
       });
     } else if (isPromiseLike(r)) {
       this._coro = r as PromiseLike<T>;
-      r.then(this._promiseResolved, this._promiseRejected);
+      this._follow(r);
     } else {
       this._promiseResolved(r);
     }
-  };
+  }
+
+  /** @internal settle this task as the promise `p` settles */
+  _follow(p: PromiseLike<unknown>): void {
+    p.then((v) => this._promiseResolved(v), (e) => this._promiseRejected(e));
+  }
 
   /** @internal the task's code awaits `fut` (called by `Future.then` in the task's context) */
   _awaiting(fut: Future<unknown>): void {
@@ -334,7 +339,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** @internal one step of the generator: asyncio's `Task.__step` */
-  _step = (exc?: unknown): void => {
+  _step(exc?: unknown): void {
     if (this.done()) {
       throw new InvalidStateError(`_step(): already done: ${this}`);
     }
@@ -374,7 +379,7 @@ export class Task<T = unknown> extends Future<T> {
       return;
     }
     this._await(r.value);
-  };
+  }
 
   /** @internal what the generator yielded decides when the next step runs */
   _await(v: unknown): void {
@@ -382,29 +387,30 @@ export class Task<T = unknown> extends Future<T> {
     if (v instanceof Future) {
       if (v._asyncioFutureBlocking) {
         if (v._loop !== loop) {
-          loop._callSoon(this._step, [new RuntimeError(`Task ${this} got Future ${v} attached to a different loop`)]);
+          loop._callSoon(stepTask, [this, new RuntimeError(`Task ${this} got Future ${v} attached to a different loop`)]);
           return;
         }
         if (v === (this as unknown)) {
-          loop._callSoon(this._step, [new RuntimeError(`Task cannot await on itself: ${this}`)]);
+          loop._callSoon(stepTask, [this, new RuntimeError(`Task cannot await on itself: ${this}`)]);
           return;
         }
         v._asyncioFutureBlocking = false;
-        v.addDoneCallback(this._wakeup, { context: this._context });
+        v.addDoneCallback(this._wakeupCallback(), { context: this._context });
         // A body running in this task (see runInTask) tells the task itself what it awaits.
         if (v._transparent) return;
         this._futWaiter = v;
         if (this._mustCancel && v.cancel(this._cancelMessage)) this._mustCancel = false;
         return;
       }
-      loop._callSoon(this._step, [
+      loop._callSoon(stepTask, [
+        this,
         new RuntimeError(`yield was used instead of yield* in task ${this} with ${v}`),
       ]);
       return;
     }
     if (v === undefined) {
       // A bare `yield`: let other callbacks run, as `await sleep(0)` does.
-      loop._callSoon(this._step, [], this._context);
+      loop._callSoon(stepTask, [this], this._context);
       return;
     }
     if (isPromiseLike(v)) {
@@ -424,11 +430,11 @@ export class Task<T = unknown> extends Future<T> {
       if (this._mustCancel && waiter.cancel(this._cancelMessage)) this._mustCancel = false;
       return;
     }
-    loop._callSoon(this._step, [new RuntimeError(`Task got bad yield: ${formatValue(v)}`)]);
+    loop._callSoon(stepTask, [this, new RuntimeError(`Task got bad yield: ${formatValue(v)}`)]);
   }
 
   /** @internal the awaited future is done: step with its outcome */
-  _wakeup = (fut: Future<unknown>): void => {
+  _wakeup(fut: Future<unknown>): void {
     let exc: unknown;
     try {
       fut.result();
@@ -437,12 +443,19 @@ export class Task<T = unknown> extends Future<T> {
     }
     if (exc === undefined) this._step();
     else this._step(exc);
-  };
+  }
 
-  /** @internal */
-  // Typed `unknown`, not T: a function-typed field taking T would make
-  // Task<T> invariant (a Task<void> would not be a Task<unknown>).
-  _promiseResolved = (value: unknown): void => {
+  /**
+   * @internal `_wakeup` as a done callback, made once per task and only for
+   * tasks that await futures through `yield*` (a closure per task costs
+   * memory, and so collection time, for every task)
+   */
+  _wakeupCallback(): (fut: Future<unknown>) => void {
+    return (this._wakeupFn ??= (fut: Future<unknown>) => this._wakeup(fut));
+  }
+
+  /** @internal the coroutine function's promise fulfilled */
+  _promiseResolved(value: unknown): void {
     if (this.done()) return;
     if (this._mustCancel) {
       // Cancellation was requested after the code's last await of a future.
@@ -451,14 +464,26 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._resolve(value as T);
     }
-  };
+  }
 
-  /** @internal */
-  _promiseRejected = (exc: unknown): void => {
+  /** @internal the coroutine function's promise rejected */
+  _promiseRejected(exc: unknown): void {
     if (this.done()) return;
     if (exc instanceof CancelledError) this._cancelSelf(exc.message);
     else this._reject(exc);
-  };
+  }
+
+}
+
+/** A scheduled first step of a generator task (module-level: no closure per task). */
+function stepTask(task: Task<unknown>, exc?: unknown): void {
+  if (exc === undefined) task._step();
+  else task._step(exc);
+}
+
+/** A scheduled start of a coroutine-function task. */
+function startTask(task: Task<unknown>): void {
+  task._start();
 }
 
 /**
