@@ -17,7 +17,9 @@ import { native } from "./native.ts";
 import { RuntimeError, ValueError } from "./errors.ts";
 import { Handle, TimerHandle, type Callback } from "./handles.ts";
 import { Future, taskContext } from "./futures.ts";
-import { type CoroutineFunction, Task, type TaskOptions } from "./tasks.ts";
+import { type CoroutineFunction, ensureFutureOn, Task, type TaskOptions } from "./tasks.ts";
+
+export { ensureFutureOn };
 import { type Coroutine, isCoroutine, isCoroutineFunction, isGeneratorCoroutine } from "./coroutines.ts";
 import { _getRunningLoop, _setRunningLoop } from "./running.ts";
 import { logger } from "./log.ts";
@@ -818,16 +820,4 @@ function checkExecutor(executor: unknown): asserts executor is Executor {
 function describe(v: object): string {
   const s = String(v);
   return s === "[object Object]" ? formatValue(v) : s;
-}
-
-/** ensureFuture bound to a loop (tasks.ts cannot import the loop). */
-export function ensureFutureOn<T>(obj: Future<T> | Coroutine<T> | CoroutineFunction<T>, loop: BaseEventLoop): Future<T> {
-  if (obj instanceof Future) {
-    if (obj._loop !== (loop as unknown)) {
-      throw new ValueError("The future belongs to a different loop than the one specified as the loop argument");
-    }
-    return obj;
-  }
-  if (isCoroutine(obj) || typeof obj === "function") return loop.createTask(obj as Coroutine<T>);
-  throw new TypeError(`A Future, a coroutine or an awaitable is required, got ${formatValue(obj)}`);
 }

@@ -14,7 +14,7 @@ import { CancelledError, ExceptionGroup, RuntimeError } from "./errors.ts";
 import { Future } from "./futures.ts";
 import { getRunningLoop } from "./running.ts";
 import { type Awaitable, checkAwaitable } from "./coroutines.ts";
-import { callBody, checkBody, currentTask, runInTask, type Task, type TaskLoop, type TaskOptions } from "./tasks.ts";
+import { checkBody, currentTask, runBodyWith, type Task, type TaskLoop, type TaskOptions } from "./tasks.ts";
 
 /** What a TaskGroup needs of the loop. */
 interface GroupLoop extends TaskLoop {
@@ -174,15 +174,5 @@ export function taskGroup<T>(body: (tg: TaskGroup) => T | PromiseLike<T> | Gener
   const loop = getRunningLoop() as GroupLoop;
   const tg = new TaskGroup();
   tg._enter(loop);
-  return runInTask(loop, async () => {
-    let result: T;
-    try {
-      result = await callBody<TaskGroup, T>(loop, body, tg);
-    } catch (e) {
-      await tg._exit(true, e);
-      throw e;
-    }
-    await tg._exit(false, undefined);
-    return result;
-  });
+  return runBodyWith<TaskGroup, T>(loop, body, tg, (threw, exc) => tg._exit(threw, exc));
 }

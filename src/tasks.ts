@@ -565,6 +565,32 @@ export function callBody<A, T>(loop: TaskLoop, body: (arg: A) => unknown, arg: A
   return (isGeneratorCoroutine(r) ? loop.createTask(r as GeneratorCoroutine<T>) : r) as T | PromiseLike<T>;
 }
 
+/**
+ * Python's `async with cm:` around a body: run `body(arg)` in the current
+ * task (see {@link runInTask}), then `exit(threw, exc)` (asyncio's
+ * `__aexit__`), which may throw to replace the body's outcome. When it
+ * returns, the body's result or error stands.
+ * @internal
+ */
+export function runBodyWith<A, T>(
+  loop: TaskLoop,
+  body: (arg: A) => unknown,
+  arg: A,
+  exit: (threw: boolean, exc: unknown) => void | PromiseLike<void>,
+): Future<T> {
+  return runInTask(loop, async () => {
+    let result: T;
+    try {
+      result = await callBody<A, T>(loop, body, arg);
+    } catch (e) {
+      await exit(true, e);
+      throw e;
+    }
+    await exit(false, undefined);
+    return result;
+  });
+}
+
 /** Throw a TypeError unless `body` is a function (checked at the call, never later in the loop). */
 export function checkBody(body: unknown, what: string): void {
   if (typeof body !== "function") throw new TypeError(`${what} needs a function as its body, got ${formatValue(body)}`);
@@ -621,18 +647,23 @@ import { type Awaitable, checkAwaitable, isCoroutine } from "./coroutines.ts";
 // base_events.ts and events.ts import this module: reaching them at run time
 // from here would be an import cycle, which a bundle with top-level await
 // (runtimes/detect.ts) cannot start. hooks.getEventLoop is events.ts's
-// getEventLoop, and ensureFutureOn is restated here.
+// getEventLoop.
 const getEventLoop = (): BaseEventLoop => hooks.getEventLoop() as BaseEventLoop;
 
-/** A Future for `aw` on `loop`: itself, or a Task running it (base_events.ts's ensureFutureOn). */
-function ensureFutureOn<T>(aw: Awaitable<T>, loop: BaseEventLoop): Future<T> {
+/**
+ * ensureFuture bound to a loop: `aw` itself when it is a Future of `loop`
+ * (ValueError for another loop's), else a Task running it.
+ * @internal
+ */
+export function ensureFutureOn<T>(aw: Awaitable<T>, loop: TaskLoop): Future<T> {
   if (aw instanceof Future) {
     if (aw._loop !== (loop as unknown)) {
       throw new ValueError("The future belongs to a different loop than the one specified as the loop argument");
     }
     return aw;
   }
-  return loop.createTask(aw as CoroutineFunction<T>);
+  if (isCoroutine(aw) || typeof aw === "function") return loop.createTask(aw as CoroutineFunction<T>);
+  throw new TypeError(`A Future, a coroutine or an awaitable is required, got ${formatValue(aw)}`);
 }
 import type { ModuleFunction } from "./executor.ts";
 import type { TimerHandle } from "./handles.ts";

@@ -17,7 +17,7 @@ import { type Awaitable, checkAwaitable } from "./coroutines.ts";
 import { getEventLoop } from "./events.ts";
 import type { TimerHandle } from "./handles.ts";
 import { getRunningLoop } from "./running.ts";
-import { callBody, checkBody, currentTask, runInTask, type Task, type TaskLoop } from "./tasks.ts";
+import { checkBody, currentTask, runBodyWith, runInTask, type Task, type TaskLoop } from "./tasks.ts";
 
 const CREATED = "created";
 const ENTERED = "active";
@@ -191,15 +191,9 @@ export function timeoutAt<T>(when: number | null, body: (cm: Timeout) => T | Pro
 
 function enterTimeout<T>(loop: TimeoutLoop, cm: Timeout, body: (cm: Timeout) => unknown): Future<T> {
   cm._enter(loop);
-  return runInTask(loop, async () => {
-    let result: T;
-    try {
-      result = await callBody<Timeout, T>(loop, body, cm);
-    } catch (e) {
-      throw cm._exit(true, e);
-    }
-    cm._exit(false, undefined);
-    return result;
+  return runBodyWith<Timeout, T>(loop, body, cm, (threw, exc) => {
+    const err = cm._exit(threw, exc);
+    if (threw) throw err;
   });
 }
 
