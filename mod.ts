@@ -63,6 +63,14 @@ export {
   ALL_COMPLETED, AsCompleted, asCompleted, type AwaitableResult, FIRST_COMPLETED, FIRST_EXCEPTION, gather, type GatherOptions,
   type GatherResults, type GatherResultsOrErrors, type ReturnWhen, shield, toThread, wait,
 } from "./src/tasks.ts";
+export {
+  type ClientConnectedCallback, FlowControlMixin, openConnection, type OpenConnectionOptions, openUnixConnection,
+  type OpenUnixConnectionOptions, startServer, type StartServerOptions, startUnixServer, type StartUnixServerOptions,
+  StreamReader, type StreamReaderOptions, StreamReaderProtocol, StreamWriter,
+} from "./src/streams.ts";
+export {
+  type CreateSubprocessOptions, createSubprocessExec, createSubprocessShell, Process, SubprocessStreamProtocol,
+} from "./src/subprocess.ts";
 export { type Executor, type ModuleFunction, ThreadPoolExecutor, type WorkPromise } from "./src/executor.ts";
 export { type Logger, setLogger } from "./src/log.ts";
 export type { AddrInfo } from "./src/dns.ts";
