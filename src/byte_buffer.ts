@@ -74,8 +74,10 @@ export class ByteBuffer {
 
   /** Where `sep` first starts at or after `from` (both from the front), or -1. */
   indexOf(sep: Uint8Array, from: number): number {
-    const buf = this._buf;
     const end = this._end;
+    // Only the live bytes: a search of the whole storage would scan stale
+    // bytes up to its capacity (megabytes after a burst) on every miss.
+    const buf = end === this._buf.length ? this._buf : this._buf.subarray(0, end);
     const m = sep.length;
     const first = sep[0];
     let i = this._start + from;

@@ -35,7 +35,14 @@ const EMPTY = new Uint8Array(0);
 const NEWLINE = new Uint8Array([10]);
 /** A read step's answer when the buffer cannot satisfy it yet. */
 const WAIT: unique symbol = Symbol("wait");
-type Step = () => Uint8Array | typeof WAIT;
+/**
+ * A step's answer, when run from a feed, that it would fail only for want of
+ * data still to come in this iteration (a line over the limit): asyncio's
+ * coroutine would look at the buffer in the next iteration, with every
+ * chunk fed by then, so the step runs again then.
+ */
+const LATER: unique symbol = Symbol("later");
+type Step = (waking: boolean) => Uint8Array | typeof WAIT | typeof LATER;
 
 /** What a StreamReader pauses and resumes: a read transport, or the pump of `fromReadable`. */
 interface ReaderSource {
@@ -56,6 +63,8 @@ export interface StreamReaderOptions {
 interface PendingRead {
   waiter: Waiter<Uint8Array>;
   step: Step;
+  /** a run of the step is scheduled for the next iteration (it answered LATER) */
+  later: boolean;
 }
 
 function loopFor(loop: EventLoop | undefined): EventLoop {
@@ -68,19 +77,6 @@ function checkLimit(limit: unknown): number {
   if (typeof limit !== "number" || Number.isNaN(limit)) throw new TypeError(`limit must be a number, got ${formatValue(limit)}`);
   if (limit <= 0) throw new ValueError("Limit cannot be <= 0");
   return limit;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const c of chunks) {
-    out.set(c, n);
-    n += c.length;
-  }
-  return out;
 }
 
 /**
@@ -112,8 +108,9 @@ export class StreamReader implements WaiterOwner {
   _pending: PendingRead | null = null;
   /** @internal a read woken with bytes its code has not taken yet */
   _handed: Waiter<Uint8Array> | null = null;
-  /** @internal */ _readable: ReadableStream<Uint8Array> | null = null;
+  /** @internal */ _readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
 
+  /** A reader with an empty buffer; `limit` defaults to 64 KiB, `loop` to the running loop. */
   constructor(options: StreamReaderOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError(`StreamReader options must be an object, got ${formatValue(options)}`);
     this._limit = checkLimit(options.limit);
@@ -145,8 +142,11 @@ export class StreamReader implements WaiterOwner {
     const source = stream.getReader();
     let paused = false, pumping = false, finished = false;
     const stop = (): void => {
+      if (finished) return;
       finished = true;
       source.cancel().catch(() => {});
+      // As a closed connection feeds EOF: a read waiting on the source ends.
+      if (!reader._eof && !reader._loop.isClosed()) reader.feedEof();
     };
     const pump = async (): Promise<void> => {
       if (pumping || finished) return;
@@ -217,7 +217,7 @@ export class StreamReader implements WaiterOwner {
   }
 
   /** Attach the transport that feeds this reader (once). */
-  setTransport(transport: ReaderSource): void {
+  setTransport(transport: { pauseReading(): void; resumeReading(): void; close?(): void }): void {
     if (this._transport !== null) throw new RuntimeError("Transport already set");
     this._transport = transport;
   }
@@ -259,7 +259,8 @@ export class StreamReader implements WaiterOwner {
    */
   read(n = -1): Future<Uint8Array> {
     checkInteger(n, "n");
-    if (n === 0) return this._op(() => this._raiseIfFailed() ?? EMPTY);
+    // asyncio's read(0) neither waits nor minds a read that does.
+    if (n === 0) return this._now(EMPTY);
     if (n > 0) {
       return this._op(() => {
         this._raiseIfFailed();
@@ -269,15 +270,15 @@ export class StreamReader implements WaiterOwner {
         return data;
       });
     }
-    const blocks: Uint8Array[] = [];
+    // Nothing is taken before EOF, so a read() cancelled on the way loses
+    // nothing (asyncio's loses the blocks it read). A waiting read keeps
+    // the transport reading (feedData does not pause under it).
     return this._op(() => {
       this._raiseIfFailed();
-      if (this._buffer.length > 0) {
-        blocks.push(this._buffer.take(this._buffer.length));
-        this._maybeResumeTransport();
-      }
       if (!this._eof) return WAIT;
-      return blocks.length === 0 ? EMPTY : concat(blocks);
+      const data = this._buffer.take(this._buffer.length);
+      this._maybeResumeTransport();
+      return data;
     });
   }
 
@@ -287,9 +288,9 @@ export class StreamReader implements WaiterOwner {
    */
   readline(): Future<Uint8Array> {
     const until = this._untilStep([NEWLINE]);
-    return this._op(() => {
+    return this._op((waking) => {
       try {
-        return until();
+        return until(waking);
       } catch (e) {
         if (e instanceof IncompleteReadError) return e.partial;
         if (e instanceof LimitOverrunError) {
@@ -325,9 +326,9 @@ export class StreamReader implements WaiterOwner {
   readexactly(n: number): Future<Uint8Array> {
     checkInteger(n, "n");
     if (n < 0) throw new ValueError("readexactly size can not be less than zero");
+    if (n === 0) return this._now(EMPTY);
     return this._op(() => {
       this._raiseIfFailed();
-      if (n === 0) return EMPTY;
       if (this._buffer.length >= n) {
         const data = this._buffer.take(n);
         this._maybeResumeTransport();
@@ -352,13 +353,16 @@ export class StreamReader implements WaiterOwner {
    * the transport pauses while nobody reads; it ends at EOF and errors with
    * the reader's exception. `cancel()` closes the transport.
    */
-  get readable(): ReadableStream<Uint8Array> {
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
     if (this._readable !== null) return this._readable;
-    this._readable = new ReadableStream<Uint8Array>({
+    // Typed over ArrayBuffer (what read() returns: fresh copies), so that it
+    // pipes into the host's transforms (CompressionStream, TextDecoderStream),
+    // whose writable side takes BufferSource.
+    this._readable = new ReadableStream<Uint8Array<ArrayBuffer>>({
       pull: async (controller) => {
         const data = await this.read(this._limit);
         if (data.length === 0) controller.close();
-        else controller.enqueue(data);
+        else controller.enqueue(data as Uint8Array<ArrayBuffer>);
       },
       cancel: () => {
         this._transport?.close?.();
@@ -381,7 +385,7 @@ export class StreamReader implements WaiterOwner {
       if (s.length > maxLen) maxLen = s.length;
     }
     let offset = 0;
-    return () => {
+    return (waking) => {
       this._raiseIfFailed();
       const buf = this._buffer;
       const buflen = buf.length;
@@ -402,7 +406,11 @@ export class StreamReader implements WaiterOwner {
         }
         // Next time, search only where a separator could now begin.
         offset = Math.max(0, buflen + 1 - maxLen);
-        if (offset > this._limit) throw new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+        if (offset > this._limit) {
+          // More of the line may come in this iteration: asyncio decides (and drops) with all of it.
+          if (waking) return LATER;
+          throw new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+        }
       }
       if (this._eof) throw new IncompleteReadError(buf.take(buflen), null);
       return WAIT;
@@ -422,19 +430,19 @@ export class StreamReader implements WaiterOwner {
     }
     const waiter = new Waiter<Uint8Array>(loop, this, "read");
     if (this._handed === null) {
-      let r: Uint8Array | typeof WAIT;
+      let r: Uint8Array | typeof WAIT | typeof LATER;
       try {
-        r = step();
+        r = step(false);
       } catch (e) {
         waiter._fail(e);
         return waiter;
       }
-      if (r !== WAIT) {
+      if (r !== WAIT && r !== LATER) {
         this._hand(waiter, r);
         return waiter;
       }
     }
-    this._pending = { waiter, step };
+    this._pending = { waiter, step, later: false };
     // Waiting while paused would never end (a readexactly larger than the buffer's pause point).
     if (this._paused) {
       this._paused = false;
@@ -452,23 +460,42 @@ export class StreamReader implements WaiterOwner {
     waiter._wake(data);
   }
 
+  /** @internal a read that neither waits nor minds a waiting one (read(0), readexactly(0)) */
+  _now(data: Uint8Array): Future<Uint8Array> {
+    const loop = this._loop as unknown as LockLoop;
+    if (this._exception !== null) return rejected(this._exception, loop);
+    const f = loop.createFuture<Uint8Array>();
+    f.setResult(data);
+    return f;
+  }
+
   /** @internal data, EOF or a settled read: try the waiting read again */
-  _wakeup(): void {
+  _wakeup(waking = true): void {
     const p = this._pending;
     if (p === null || this._handed !== null) return;
     if (p.waiter.done()) {
       this._pending = null;
       return;
     }
-    let r: Uint8Array | typeof WAIT;
+    let r: Uint8Array | typeof WAIT | typeof LATER;
     try {
-      r = p.step();
+      r = p.step(waking);
     } catch (e) {
       this._pending = null;
       p.waiter._fail(e);
       return;
     }
     if (r === WAIT) return;
+    if (r === LATER) {
+      if (!p.later) {
+        p.later = true;
+        this._loop.callSoon(() => {
+          p.later = false;
+          if (this._pending === p) this._wakeup(false);
+        });
+      }
+      return;
+    }
     this._pending = null;
     this._hand(p.waiter, r);
   }
@@ -506,20 +533,24 @@ export class FlowControlMixin extends BaseProtocol {
   /** @internal */ _drainWaiters: Future<void>[] = [];
   /** @internal */ _connectionLost = false;
 
+  /** Flow control for the protocol of `loop` (default: the running loop). */
   constructor(loop?: EventLoop) {
     super();
     this._loop = loopFor(loop);
   }
 
+  /** The transport's buffer went over its high-water mark: `drain()` waits from now on. */
   override pauseWriting(): void {
     this._paused = true;
   }
 
+  /** The transport's buffer went down to its low-water mark: waiting `drain()` calls return. */
   override resumeWriting(): void {
     this._paused = false;
     for (const w of this._drainWaiters) if (!w.done()) w.setResult(undefined);
   }
 
+  /** The connection is lost: waiting `drain()` calls end (with `exc` if it ended with one). */
   override connectionLost(exc: Error | null): void {
     this._connectionLost = true;
     if (!this._paused) return;
@@ -564,6 +595,7 @@ export class StreamReaderProtocol extends FlowControlMixin {
   /** @internal */ _overSsl = false;
   /** @internal */ _closed: Future<void>;
 
+  /** A protocol feeding `streamReader`; with `clientConnectedCb`, a server's (it makes each connection's writer and calls back). */
   constructor(streamReader: StreamReader | null, clientConnectedCb: ClientConnectedCallback | null = null, loop?: EventLoop) {
     if (streamReader !== null && !(streamReader instanceof StreamReader)) {
       throw new TypeError(`streamReader must be a StreamReader or null, got ${formatValue(streamReader)}`);
@@ -577,6 +609,7 @@ export class StreamReaderProtocol extends FlowControlMixin {
     this._closed = quietFuture(this._loop);
   }
 
+  /** Attach the transport to the reader; on a server, call `clientConnectedCb` in a task of its own. */
   override connectionMade(transport: Transport): void {
     this._transport = transport;
     const reader = this._streamReader;
@@ -601,6 +634,7 @@ export class StreamReaderProtocol extends FlowControlMixin {
     this._task = task;
   }
 
+  /** Feed EOF (or the error) to the reader and settle `waitClosed()`. */
   override connectionLost(exc: Error | null): void {
     const reader = this._streamReader;
     if (reader !== null) {
@@ -614,10 +648,12 @@ export class StreamReaderProtocol extends FlowControlMixin {
     this._transport = null;
   }
 
+  /** Feed the bytes to the reader. */
   dataReceived(data: Uint8Array): void {
     this._streamReader?.feedData(data);
   }
 
+  /** Feed EOF to the reader; keep the connection half-open, except over TLS. */
   eofReceived(): boolean {
     this._streamReader?.feedEof();
     // Over TLS the transport closes anyway (a half-close is not TLS's).
@@ -664,6 +700,7 @@ export class StreamWriter {
   _complete: Future<void>;
   /** @internal */ _writable: WritableStream<Uint8Array> | null = null;
 
+  /** A writer over `transport`, waiting on `protocol` for flow control (made by openConnection and startServer). */
   constructor(transport: Transport, protocol: FlowControlMixin, reader: StreamReader | null, loop: EventLoop) {
     if (!(protocol instanceof FlowControlMixin)) throw new TypeError(`protocol must be a StreamReaderProtocol, got ${formatValue(protocol)}`);
     this._transport = transport;
@@ -770,20 +807,37 @@ export class StreamWriter {
     const self = this;
     const protocol = this._protocol;
     if (!(protocol instanceof StreamReaderProtocol)) throw new RuntimeError("startTls() needs a connection's StreamWriter");
-    return this._loop.createTask((function* (): G<void> {
+    // Stop reading now: asyncio's start_tls pauses the socket within the
+    // caller's step, and the peer's first TLS bytes (its ClientHello, sent
+    // as soon as it has our go-ahead) must reach the TLS layer, not this
+    // StreamReader, in the iterations before the upgrade task runs.
+    const raw = this._transport;
+    const wasReading = raw.isReading();
+    if (wasReading) raw.pauseReading();
+    let upgraded = false;
+    const task = this._loop.createTask((function* (): G<void> {
       yield* self.drain();
-      const transport = yield* self._loop.startTls(self._transport, protocol, sslContext, {
+      const transport = yield* self._loop.startTls(raw, protocol, sslContext, {
         serverSide: protocol._clientConnectedCb !== null,
         serverHostname: options.serverHostname ?? null,
         sslHandshakeTimeout: options.sslHandshakeTimeout,
         sslShutdownTimeout: options.sslShutdownTimeout,
       });
+      upgraded = true;
       self._transport = transport;
       protocol._replaceTransport(transport);
       const reader = self._reader;
-      // Pausing must now pause the TLS layer's reading, not the raw socket's.
-      if (reader !== null && reader._transport !== null) reader._transport = transport;
+      if (reader !== null && reader._transport !== null) {
+        // Pausing must now pause the TLS layer's reading, not the raw socket's.
+        reader._transport = transport;
+        if (reader._paused) transport.pauseReading();
+      }
     })());
+    // Not upgraded (a bad argument, a lost connection, cancelled even before it ran): read as before.
+    task.addDoneCallback(() => {
+      if (!upgraded && wasReading && self._transport === raw && !raw.isClosing()) raw.resumeReading();
+    });
+    return task;
   }
 
   /**

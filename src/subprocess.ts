@@ -4,12 +4,12 @@
  */
 
 import type { UnixSubprocessTransport } from "./base_subprocess.ts";
-import { BrokenPipeError, ConnectionResetError } from "./errors.ts";
+import { BrokenPipeError, ConnectionResetError, ValueError } from "./errors.ts";
 import { formatValue } from "./format.ts";
 import type { Future } from "./futures.ts";
 import { getRunningLoop } from "./running.ts";
 import { asBytes } from "./socket.ts";
-import type { SubprocessOptions } from "./spawn.ts";
+import { checkSpawnRequest, type SubprocessOptions } from "./spawn.ts";
 import { FlowControlMixin, quietFuture, settle, StreamReader, StreamWriter } from "./streams.ts";
 import { gather } from "./tasks.ts";
 import type { Transport } from "./transports.ts";
@@ -42,12 +42,15 @@ export class SubprocessStreamProtocol extends FlowControlMixin {
   /** @internal */ _processExited = false;
   /** @internal */ _pipeFds: number[] = [];
   /** @internal */ _stdinClosed: Future<void>;
+  /** @internal settled by the transport's connectionLost: the child was reaped and every pipe is closed */
+  _finished: Future<void>;
 
   constructor(limit: number | undefined, loop: EventLoop) {
     super(loop);
     // Validates the limit before anything is spawned.
     this._limit = new StreamReader({ limit, loop })._limit;
     this._stdinClosed = quietFuture(loop);
+    this._finished = quietFuture(loop);
   }
 
   override connectionMade(transport: UnixSubprocessTransport): void {
@@ -72,7 +75,7 @@ export class SubprocessStreamProtocol extends FlowControlMixin {
   pipeConnectionLost(fd: number, exc: Error | null): void {
     if (fd === 0) {
       this.stdin?.close();
-      this.connectionLost(exc);
+      super.connectionLost(exc);
       settle(this._stdinClosed, exc);
       return;
     }
@@ -84,6 +87,12 @@ export class SubprocessStreamProtocol extends FlowControlMixin {
     const i = this._pipeFds.indexOf(fd);
     if (i >= 0) this._pipeFds.splice(i, 1);
     this._maybeCloseTransport();
+  }
+
+  /** The transport's end: the child was reaped and every pipe is closed. */
+  override connectionLost(exc: Error | null): void {
+    super.connectionLost(exc);
+    settle(this._finished, null);
   }
 
   processExited(): void {
@@ -190,8 +199,11 @@ export class Process {
     })());
   }
 
-  /** `await using`: kill the child if it still runs, and wait for it. */
-  [Symbol.asyncDispose](): Future<number> {
+  /**
+   * `await using`: kill the child if it still runs, wait for it, and close
+   * its pipes (what was read into the stream buffers stays readable).
+   */
+  [Symbol.asyncDispose](): Future<void> {
     if (this.returncode === null) {
       try {
         this.kill();
@@ -199,7 +211,13 @@ export class Process {
         // Already gone, and not reaped yet: wait() below sees it.
       }
     }
-    return this.wait();
+    const self = this;
+    return this._loop.createTask((function* (): G<void> {
+      yield* self.wait();
+      // A pipe nobody read to EOF (its reader may be paused) would stay open for good.
+      self._transport.close();
+      yield* self._protocol._finished;
+    })());
   }
 
   /** @internal */
@@ -230,19 +248,41 @@ export class Process {
 function splitOptions(options: CreateSubprocessOptions, what: string): [number | undefined, SubprocessOptions] {
   if (options === null || typeof options !== "object") throw new TypeError(`${what} options must be an object, got ${formatValue(options)}`);
   const { limit, ...rest } = options;
+  // The options are checked now and used again when the task spawns: a one-shot iterable must not run dry.
+  const passFds = rest.passFds as unknown;
+  if (passFds !== null && typeof passFds === "object" && typeof (passFds as Iterable<number>)[Symbol.iterator] === "function") {
+    rest.passFds = [...(passFds as Iterable<number>)];
+  }
   // asyncio's defaults: the child shares this process's standard streams.
   return [limit, { ...rest, stdin: rest.stdin ?? null, stdout: rest.stdout ?? null, stderr: rest.stderr ?? null }];
 }
 
+/**
+ * The task that spawns the child and makes its Process. The child is
+ * spawned by the task, not before it (a task cancelled before it ran spawns
+ * nothing, as asyncio's coroutine); a cancellation that comes once the
+ * child was started kills it and waits until it is reaped and its pipes are
+ * closed, since nobody else could.
+ */
 function makeProcess(
   loop: EventLoop,
   limit: number | undefined,
   start: (factory: () => SubprocessStreamProtocol) => Future<[UnixSubprocessTransport, unknown]>,
 ): Future<Process> {
   const protocol = new SubprocessStreamProtocol(limit, loop);
-  const starting = start(() => protocol);
   return loop.createTask((function* (): G<Process> {
-    const [transport] = yield* starting;
+    const starting = start(() => protocol);
+    let transport: UnixSubprocessTransport;
+    try {
+      [transport] = yield* starting;
+    } catch (e) {
+      if (starting.done() && !starting.cancelled() && starting.exception() === null) {
+        // Started, but this task was cancelled before it could hand the child over.
+        starting.result()[0].close();
+        yield* protocol._finished;
+      }
+      throw e;
+    }
     return new Process(transport, protocol, loop);
   })());
 }
@@ -272,7 +312,10 @@ export function createSubprocessExec(program: string, ...args: string[] | [...st
   }
   const loop = getRunningLoop();
   const [limit, rest] = splitOptions(options, "createSubprocessExec()");
-  return makeProcess(loop, limit, (factory) => loop.subprocessExec(factory, [program, ...(args as string[])], rest));
+  const argv = [program, ...(args as string[])];
+  // Bad arguments fail here, at the call; the child is spawned by the task.
+  checkSpawnRequest(argv, rest);
+  return makeProcess(loop, limit, (factory) => loop.subprocessExec(factory, argv, rest));
 }
 
 /**
@@ -282,5 +325,7 @@ export function createSubprocessExec(program: string, ...args: string[] | [...st
 export function createSubprocessShell(cmd: string, options: CreateSubprocessOptions = {}): Future<Process> {
   const loop = getRunningLoop();
   const [limit, rest] = splitOptions(options, "createSubprocessShell()");
+  if (typeof cmd !== "string") throw new ValueError(`cmd must be a string, not ${formatValue(cmd)}`);
+  checkSpawnRequest(["/bin/sh", "-c", cmd], rest);
   return makeProcess(loop, limit, (factory) => loop.subprocessShell(factory, cmd, rest));
 }
