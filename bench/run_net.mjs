@@ -11,13 +11,23 @@
 //   (d) 10,000 idle connections held: the server's VmRSS (fresh server).
 // Servers: C epoll (the floor), uvloop, asyncio, node:net, Bun.listen,
 // Deno.listen, and tsyncio (bench/net/server_tsyncio.ts) on node, bun, deno.
+// Streams rows, (b) and (c) only: the asyncio-streams echo (start_server,
+// read(65536) / write / drain) on tsyncio (bench/net/server_tsyncio_streams.ts)
+// on node, bun, deno, and on asyncio and uvloop (server_asyncio_streams.py);
+// and the web-stream echo (readable.pipeTo(writable)) on tsyncio
+// (server_tsyncio_web.ts) next to each host's own: node:net + Duplex.toWeb on
+// Node and on Bun (a Bun.listen socket has no web streams), Deno.listen's
+// conn.readable/conn.writable on Deno.
 //
 //   node bench/run_net.mjs [--quick] [--only=c,uvloop,...] [--seconds=N]
 //                          [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]
 //
 // Server names for --only: c uvloop asyncio node bun deno tsyncio-node
 // tsyncio-bun tsyncio-deno (or "tsyncio" for the three, "host" for
-// node,bun,deno). Not a test: it only reports. Every step has a timeout; a
+// node,bun,deno); uvloop-streams asyncio-streams tsyncio-streams-node
+// tsyncio-streams-bun tsyncio-streams-deno (or "streams" for the five);
+// node-web bun-web deno-web tsyncio-web-node tsyncio-web-bun tsyncio-web-deno
+// (or "web" for the six). Not a test: it only reports. Every step has a timeout; a
 // server that fails to start or answer is reported as failed with the tail
 // of its stderr, and every server is killed at the end.
 //
@@ -45,7 +55,7 @@ for (const a of args) {
   }
 }
 if (args.includes("--help")) {
-  console.log("usage: node bench/run_net.mjs [--quick] [--only=c,uvloop,asyncio,node,bun,deno,tsyncio-node,tsyncio-bun,tsyncio-deno] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]");
+  console.log("usage: node bench/run_net.mjs [--quick] [--only=c,uvloop,asyncio,node,bun,deno,tsyncio-node,tsyncio-bun,tsyncio-deno,streams,web,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]");
   process.exit(0);
 }
 const QUICK = args.includes("--quick");
@@ -62,16 +72,25 @@ const out = join(root, ".build", "bench-net");
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
 const rel = (s) => String(s).replaceAll(root, "");
 
-const ALL = ["c", "uvloop", "asyncio", "node", "bun", "deno", "tsyncio-node", "tsyncio-bun", "tsyncio-deno"];
+const STREAMS = ["uvloop-streams", "asyncio-streams", "tsyncio-streams-node", "tsyncio-streams-bun", "tsyncio-streams-deno"];
+const WEB = ["node-web", "bun-web", "deno-web", "tsyncio-web-node", "tsyncio-web-bun", "tsyncio-web-deno"];
+const ALL = ["c", "uvloop", "asyncio", "node", "bun", "deno", "tsyncio-node", "tsyncio-bun", "tsyncio-deno", ...STREAMS, ...WEB];
 const LABEL = {
   c: "C epoll", uvloop: "uvloop", asyncio: "asyncio", node: "node:net", bun: "Bun.listen", deno: "Deno.listen",
   "tsyncio-node": "tsyncio-node", "tsyncio-bun": "tsyncio-bun", "tsyncio-deno": "tsyncio-deno",
+  "uvloop-streams": "uvloop streams", "asyncio-streams": "asyncio streams",
+  "tsyncio-streams-node": "tsyncio-node streams", "tsyncio-streams-bun": "tsyncio-bun streams", "tsyncio-streams-deno": "tsyncio-deno streams",
+  "node-web": "node:net web (Node)", "bun-web": "node:net web (Bun)", "deno-web": "Deno.listen web",
+  "tsyncio-web-node": "tsyncio-node web", "tsyncio-web-bun": "tsyncio-bun web", "tsyncio-web-deno": "tsyncio-deno web",
 };
+/** Streams and web rows: (b) and (c) only, no (a) and no restart for (d). */
+const STREAMISH = new Set([...STREAMS, ...WEB]);
+const GROUPS = { tsyncio: ["tsyncio-node", "tsyncio-bun", "tsyncio-deno"], host: ["node", "bun", "deno"], streams: STREAMS, web: WEB };
 let selected = ALL;
 const only = opt("only", null);
 if (only) {
-  const want = new Set(only.split(",").flatMap((n) => (n === "tsyncio" ? ["tsyncio-node", "tsyncio-bun", "tsyncio-deno"] : n === "host" ? ["node", "bun", "deno"] : [n])));
-  for (const n of want) if (!ALL.includes(n)) (console.error(`unknown server ${n}; one of ${ALL.join(" ")}`), process.exit(2));
+  const want = new Set(only.split(",").flatMap((n) => GROUPS[n] ?? [n]));
+  for (const n of want) if (!ALL.includes(n)) (console.error(`unknown server ${n}; one of ${ALL.join(" ")} (or a group: ${Object.keys(GROUPS).join(" ")})`), process.exit(2));
   selected = ALL.filter((n) => want.has(n));
 }
 
@@ -212,21 +231,25 @@ const results = {};
 // Python: the Debian python3-uvloop is for /usr/bin/python3, which may not be the python3 on PATH.
 let py = null;
 let hasUvloop = false;
-if (selected.includes("asyncio") || selected.includes("uvloop")) {
+if (["asyncio", "uvloop", "asyncio-streams", "uvloop-streams"].some((n) => selected.includes(n))) {
   const ok = (p, code) => spawnSync(p, ["-c", code], { stdio: "ignore", timeout: 20_000 }).status === 0;
   const candidates = ["/usr/bin/python3", "python3"].filter((p) => !p.startsWith("/") || existsSync(p));
   py = candidates.find((p) => ok(p, "import uvloop")) ?? null;
   hasUvloop = py !== null;
   py ??= candidates.find((p) => ok(p, "import asyncio")) ?? null;
   if (!py) notes.push("python3: not found: no asyncio / uvloop rows");
-  else if (!hasUvloop && selected.includes("uvloop")) notes.push("uvloop: not importable (apt-get install python3-uvloop): skipped, ratios n/a");
+  else if (!hasUvloop && (selected.includes("uvloop") || selected.includes("uvloop-streams"))) notes.push("uvloop: not importable (apt-get install python3-uvloop): skipped, ratios n/a");
 }
 
-let nodeBundle = null;
-if (selected.includes("tsyncio-node")) {
-  const b = spawnSync(process.execPath, [join(root, "scripts/build-node.mjs"), out, join(root, "bench/net/server_tsyncio.ts")], { cwd: root, stdio: "inherit", timeout: 120_000 });
-  if (b.status === 0) nodeBundle = join(out, "server_tsyncio.mjs");
+// Node 20 cannot run .ts: the tsyncio servers are bundled for it (esbuild).
+const NODE_TS = { "tsyncio-node": "server_tsyncio", "tsyncio-streams-node": "server_tsyncio_streams", "tsyncio-web-node": "server_tsyncio_web" };
+const nodeBundle = {};
+const toBundle = Object.keys(NODE_TS).filter((n) => selected.includes(n));
+if (toBundle.length) {
+  const b = spawnSync(process.execPath, [join(root, "scripts/build-node.mjs"), out, ...toBundle.map((n) => join(root, `bench/net/${NODE_TS[n]}.ts`))], { cwd: root, stdio: "inherit", timeout: 120_000 });
+  if (b.status === 0) for (const n of toBundle) nodeBundle[n] = join(out, `${NODE_TS[n]}.mjs`);
 }
+const ts = (name) => join(root, `bench/net/${name}.ts`);
 
 const SERVERS = {
   c: (port) => [join(out, "echo_server"), "127.0.0.1", String(port)],
@@ -235,9 +258,22 @@ const SERVERS = {
   node: (port) => [process.execPath, join(root, "bench/net/server_node.mjs"), String(port)],
   bun: (port) => [bin("bun"), join(root, "bench/net/server_bun.ts"), String(port)],
   deno: (port) => [bin("deno"), "run", "--no-prompt", "--allow-net", join(root, "bench/net/server_deno.ts"), String(port)],
-  "tsyncio-node": nodeBundle ? (port) => [process.execPath, nodeBundle, String(port)] : null,
-  "tsyncio-bun": (port) => [bin("bun"), join(root, "bench/net/server_tsyncio.ts"), String(port)],
-  "tsyncio-deno": (port) => [bin("deno"), "run", "--no-prompt", "--allow-ffi", join(root, "bench/net/server_tsyncio.ts"), String(port)],
+  "tsyncio-node": nodeBundle["tsyncio-node"] ? (port) => [process.execPath, nodeBundle["tsyncio-node"], String(port)] : null,
+  "tsyncio-bun": (port) => [bin("bun"), ts("server_tsyncio"), String(port)],
+  "tsyncio-deno": (port) => [bin("deno"), "run", "--no-prompt", "--allow-ffi", ts("server_tsyncio"), String(port)],
+  // streams rows
+  "uvloop-streams": hasUvloop ? (port) => [py, join(root, "bench/net/server_asyncio_streams.py"), "uvloop", String(port)] : null,
+  "asyncio-streams": py ? (port) => [py, join(root, "bench/net/server_asyncio_streams.py"), "asyncio", String(port)] : null,
+  "tsyncio-streams-node": nodeBundle["tsyncio-streams-node"] ? (port) => [process.execPath, nodeBundle["tsyncio-streams-node"], String(port)] : null,
+  "tsyncio-streams-bun": (port) => [bin("bun"), ts("server_tsyncio_streams"), String(port)],
+  "tsyncio-streams-deno": (port) => [bin("deno"), "run", "--no-prompt", "--allow-ffi", ts("server_tsyncio_streams"), String(port)],
+  // web-stream rows: on Bun the host's reference is node:net + Duplex.toWeb too
+  "node-web": (port) => [process.execPath, join(root, "bench/net/server_node_web.mjs"), String(port)],
+  "bun-web": (port) => [bin("bun"), join(root, "bench/net/server_node_web.mjs"), String(port)],
+  "deno-web": (port) => [bin("deno"), "run", "--no-prompt", "--allow-net", ts("server_deno_web"), String(port)],
+  "tsyncio-web-node": nodeBundle["tsyncio-web-node"] ? (port) => [process.execPath, nodeBundle["tsyncio-web-node"], String(port)] : null,
+  "tsyncio-web-bun": (port) => [bin("bun"), ts("server_tsyncio_web"), String(port)],
+  "tsyncio-web-deno": (port) => [bin("deno"), "run", "--no-prompt", "--allow-ffi", ts("server_tsyncio_web"), String(port)],
 };
 
 const pp = (conns, size, core) => ({ mode: "pingpong", conns, size, core });
@@ -266,7 +302,7 @@ for (const name of selected) {
   const cmd = SERVERS[name];
   if (!cmd) {
     // python or uvloop missing: noted above; no row
-    if (name === "tsyncio-node") results[name] = { error: "esbuild bundle of bench/net/server_tsyncio.ts failed" };
+    if (NODE_TS[name]) results[name] = { error: `esbuild bundle of bench/net/${NODE_TS[name]}.ts failed` };
     continue;
   }
   const r = (results[name] = {});
@@ -279,7 +315,8 @@ for (const name of selected) {
     log(`    ${name}: FAILED: ${error}`);
     continue;
   }
-  for (const [key, s] of SCEN) {
+  const scen = STREAMISH.has(name) ? SCEN.filter(([k]) => k === "b" || k === "c") : SCEN;
+  for (const [key, s] of scen) {
     if (st.exited) {
       r[key] = { error: `server gone (${st.exited})` };
       continue;
@@ -305,7 +342,7 @@ for (const name of selected) {
     log(`    ${key}: ${x.error ? `ERROR ${x.error}` : s.conns === 1 ? `p50 ${x.p50Us} µs, p99 ${x.p99Us} µs` : `${Math.round(x.rtPerSec)} rt/s, ${x.mibPerSec} MiB/s, server ${x.serverCpuUsPerRt} µs CPU/rt (${Math.round(x.serverCpuFraction * 100)}% of a core)`}${other}`);
     if (x.error && !st.exited && !(await probe(st.port, 3000)).ok) {
       log(`    ${name}: no longer answers; skipping its other scenarios`);
-      for (const [k] of SCEN) r[k] ??= { error: "skipped: the server no longer answered" };
+      for (const [k] of scen) r[k] ??= { error: "skipped: the server no longer answered" };
       break;
     }
   }
@@ -314,17 +351,20 @@ for (const name of selected) {
   await stopProc(st);
 
   // (d) on a fresh server: RSS of IDLE held connections, not of (c)'s buffers
-  ({ st, error } = await startServer(name, cmd));
-  if (error) {
-    r.d = { error: `restart: ${error}` };
-    r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
-  }
-  else {
-    r.d = await client(st, { mode: "hold", conns: IDLE, core: 1 });
-    const x = r.d;
-    log(`    d: ${x.error ? `ERROR ${x.error}` : ""}${x.held ?? 0}/${IDLE} held in ${x.connectSeconds}s, RSS ${(x.rssBeforeKiB / 1024).toFixed(1)} → ${(x.rssKiB / 1024).toFixed(1)} MiB`);
-    await stopProc(st);
-    if (x.error) r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
+  // (not for the streams and web rows: they are about (b) and (c))
+  if (!STREAMISH.has(name)) {
+    ({ st, error } = await startServer(name, cmd));
+    if (error) {
+      r.d = { error: `restart: ${error}` };
+      r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
+    }
+    else {
+      r.d = await client(st, { mode: "hold", conns: IDLE, core: 1 });
+      const x = r.d;
+      log(`    d: ${x.error ? `ERROR ${x.error}` : ""}${x.held ?? 0}/${IDLE} held in ${x.connectSeconds}s, RSS ${(x.rssBeforeKiB / 1024).toFixed(1)} → ${(x.rssKiB / 1024).toFixed(1)} MiB`);
+      await stopProc(st);
+      if (x.error) r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
+    }
   }
   log(`    ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 }
@@ -359,7 +399,17 @@ text.push("");
 text.push(`Echo benchmark (${new Date().toISOString()}; ${SECONDS}s per scenario after ${WARMUP}s warm-up; server on core 0, client on core 1 unless "same core"; MiB/s = bytes echoed back per second)`);
 const noisyK = (n, k) => results[n]?.[k]?.otherCpuFraction > NOISE;
 const noisy = (n) => ["a", "aSame", "b", "c"].some((k) => noisyK(n, k));
-text.push(table(["server", ...COLS.map((c) => c[0])], rows.map((n) => [LABEL[n] + (noisy(n) ? " ~" : ""), ...COLS.map(([, f]) => (results[n].error ? "failed" : f(results[n])))])));
+const tableRows = (names, cols) => names.map((n) => [LABEL[n] + (noisy(n) ? " ~" : ""), ...cols.map(([, f]) => (results[n].error ? "failed" : f(results[n])))]);
+const mainRows = rows.filter((n) => !STREAMISH.has(n));
+const streamRows = rows.filter((n) => STREAMISH.has(n));
+if (mainRows.length) text.push(table(["server", ...COLS.map((c) => c[0])], tableRows(mainRows, COLS)));
+if (streamRows.length) {
+  // (b) and (c) only: the columns of COLS that are about them
+  const SCOLS = COLS.filter(([h]) => h.startsWith("(b)") || h.startsWith("(c)"));
+  if (mainRows.length) text.push("");
+  text.push("Streams (asyncio start_server echo: read(65536) / write / drain) and web streams (readable.pipeTo(writable)); (b) and (c) only");
+  text.push(table(["server", ...SCOLS.map((c) => c[0])], tableRows(streamRows, SCOLS)));
+}
 
 // failures, with the server's stderr tail
 for (const n of rows) {
@@ -381,7 +431,7 @@ const HOST = { "tsyncio-node": "node", "tsyncio-bun": "bun", "tsyncio-deno": "de
 const mark = (v, noise) => (v == null ? "n/a" : (v ? "met" : "NOT met") + (noise ? "~" : ""));
 const ratio = (a, b) => (num(a) && num(b) && b > 0 ? a / b : null);
 const fr = (v) => (v == null ? "—" : `${v.toFixed(2)}×`);
-const tRows = rows.filter((n) => n.startsWith("tsyncio-")).map((n) => {
+const tRows = rows.filter((n) => HOST[n]).map((n) => {
   const r = results[n];
   const cpu = ok(r.b) && ok(uv?.b) ? ratio(r.b.serverCpuUsPerRt, uv.b.serverCpuUsPerRt) : null;
   const rts = ok(r.b) && ok(uv?.b) ? ratio(r.b.rtPerSec, uv.b.rtPerSec) : null;
@@ -399,6 +449,38 @@ if (tRows.length) {
   text.push(`Targets (${ok(uv?.b) ? "vs uvloop in this run" : "uvloop missing or failed: its ratios n/a"}; (c) vs the same runtime's own TCP server)`);
   text.push(table(["", "(b) CPU/rt vs uvloop", "≤1×", "(b) rt/s vs uvloop", "≥1×", "(a same core) p50 vs uvloop", "≤1.1×", "(c) MiB/s vs host", "≥1×", "(d) RSS", "≤100 MB"], tRows));
   if (tRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+}
+
+// streams: tsyncio's start_server echo vs uvloop's (the issue's targets)
+const uvs = results["uvloop-streams"];
+const sRows = rows.filter((n) => n.startsWith("tsyncio-streams-")).map((n) => {
+  const r = results[n];
+  const cpu = ok(r.b) && ok(uvs?.b) ? ratio(r.b.serverCpuUsPerRt, uvs.b.serverCpuUsPerRt) : null;
+  const rts = ok(r.b) && ok(uvs?.b) ? ratio(r.b.rtPerSec, uvs.b.rtPerSec) : null;
+  const thr = ok(r.c) && ok(uvs?.c) ? ratio(r.c.mibPerSec, uvs.c.mibPerSec) : null;
+  const nz = (k) => noisyK(n, k) || noisyK("uvloop-streams", k);
+  return [LABEL[n], fr(cpu), mark(cpu == null ? null : cpu <= 0.8, nz("b")), fr(rts), fr(thr), mark(thr == null ? null : thr >= 1.5, nz("c"))];
+});
+if (sRows.length) {
+  text.push("");
+  text.push(`Streams targets (${ok(uvs?.b) || ok(uvs?.c) ? "vs uvloop's streams server in this run" : "uvloop streams missing or failed: ratios n/a"})`);
+  text.push(table(["", "(b) CPU/rt vs uvloop streams", "≤0.8×", "(b) rt/s vs uvloop streams", "(c) MiB/s vs uvloop streams", "≥1.5×"], sRows));
+  if (sRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+}
+
+// web streams: tsyncio's pipeTo echo vs the same runtime's own web-stream echo
+const WEB_HOST = { "tsyncio-web-node": "node-web", "tsyncio-web-bun": "bun-web", "tsyncio-web-deno": "deno-web" };
+const wRows = rows.filter((n) => WEB_HOST[n]).map((n) => {
+  const r = results[n], h = results[WEB_HOST[n]];
+  const thr = ok(r.c) && ok(h?.c) ? ratio(r.c.mibPerSec, h.c.mibPerSec) : null;
+  const cpu = ok(r.b) && ok(h?.b) ? ratio(r.b.serverCpuUsPerRt, h.b.serverCpuUsPerRt) : null;
+  const nz = (k) => noisyK(n, k) || noisyK(WEB_HOST[n], k);
+  return [LABEL[n], LABEL[WEB_HOST[n]], fr(thr) + (nz("c") ? "~" : ""), fr(cpu) + (nz("b") ? "~" : "")];
+});
+if (wRows.length) {
+  text.push("");
+  text.push("Web streams: tsyncio readable.pipeTo(writable) vs the same runtime's own web-stream echo (Bun's: node:net + Duplex.toWeb, as Bun.listen has no web streams)");
+  text.push(table(["", "host reference", "(c) MiB/s vs host", "(b) CPU/rt vs host"], wRows));
 }
 text.push(`(run took ${((Date.now() - tRun) / 1000).toFixed(0)}s)`);
 console.log(text.join("\n"));
