@@ -24,8 +24,16 @@ export const libsslSymbols = def({
   SSL_CTX_free: { params: ["ptr"], result: "void" },
   // long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
   SSL_CTX_ctrl: { params: ["ptr", "i32", "i64", "buf"], result: "ssize" },
-  // uint64_t SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op) (unsigned long in 1.1; the result is not used)
-  SSL_CTX_set_options: { params: ["ptr", "i64"], result: "void" },
+  // uint64_t SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op) (unsigned long in 1.1: 64 bits on LP64 too)
+  SSL_CTX_set_options: { params: ["ptr", "i64"], result: "i64" },
+  // uint64_t SSL_CTX_clear_options(SSL_CTX *ctx, uint64_t op)
+  SSL_CTX_clear_options: { params: ["ptr", "i64"], result: "i64" },
+  // uint64_t SSL_CTX_get_options(const SSL_CTX *ctx)
+  SSL_CTX_get_options: { params: ["ptr"], result: "i64" },
+  // int SSL_CTX_set_session_id_context(SSL_CTX *ctx, const unsigned char *sid_ctx, unsigned int sid_ctx_len)
+  SSL_CTX_set_session_id_context: { params: ["ptr", "buf", "u32"], result: "i32" },
+  // X509_VERIFY_PARAM *SSL_CTX_get0_param(SSL_CTX *ctx)
+  SSL_CTX_get0_param: { params: ["ptr"], result: "ptr" },
   // void SSL_CTX_set_verify(SSL_CTX *ctx, int mode, SSL_verify_cb verify_callback)
   SSL_CTX_set_verify: { params: ["ptr", "i32", "ptr"], result: "void" },
   // int SSL_CTX_use_certificate_chain_file(SSL_CTX *ctx, const char *file)
@@ -98,6 +106,35 @@ export const libsslSymbols = def({
   SSL_get_verify_result: { params: ["ptr"], result: "ssize" },
   // int SSL_pending(const SSL *ssl)
   SSL_pending: { params: ["ptr"], result: "i32" },
+
+  // int SSL_CTX_get_security_level(const SSL_CTX *ctx)
+  SSL_CTX_get_security_level: { params: ["ptr"], result: "i32" },
+  // size_t SSL_get_finished(const SSL *s, void *buf, size_t count): the full length
+  SSL_get_finished: { params: ["ptr", "buf", "usize"], result: "ssize" },
+  // size_t SSL_get_peer_finished(const SSL *s, void *buf, size_t count)
+  SSL_get_peer_finished: { params: ["ptr", "buf", "usize"], result: "ssize" },
+  // SSL_SESSION *SSL_get1_session(SSL *ssl): a new reference, or NULL
+  SSL_get1_session: { params: ["ptr"], result: "ptr" },
+  // int SSL_set_session(SSL *ssl, SSL_SESSION *session): takes its own reference
+  SSL_set_session: { params: ["ptr", "ptr"], result: "i32" },
+  // int SSL_session_reused(const SSL *ssl)
+  SSL_session_reused: { params: ["ptr"], result: "i32" },
+  // void SSL_SESSION_free(SSL_SESSION *session)
+  SSL_SESSION_free: { params: ["ptr"], result: "void" },
+  // int SSL_SESSION_up_ref(SSL_SESSION *session)
+  SSL_SESSION_up_ref: { params: ["ptr"], result: "i32" },
+  // const unsigned char *SSL_SESSION_get_id(const SSL_SESSION *s, unsigned int *len)
+  SSL_SESSION_get_id: { params: ["ptr", "buf"], result: "ptr" },
+  // long SSL_SESSION_get_time(const SSL_SESSION *s)
+  SSL_SESSION_get_time: { params: ["ptr"], result: "i64" },
+  // long SSL_SESSION_get_timeout(const SSL_SESSION *s)
+  SSL_SESSION_get_timeout: { params: ["ptr"], result: "i64" },
+  // int SSL_SESSION_has_ticket(const SSL_SESSION *s)
+  SSL_SESSION_has_ticket: { params: ["ptr"], result: "i32" },
+  // unsigned long SSL_SESSION_get_ticket_lifetime_hint(const SSL_SESSION *s)
+  SSL_SESSION_get_ticket_lifetime_hint: { params: ["ptr"], result: "i64" },
+  // int SSL_SESSION_is_resumable(const SSL_SESSION *s)
+  SSL_SESSION_is_resumable: { params: ["ptr"], result: "i32" },
 });
 
 export const libcryptoSymbols = def({
@@ -147,6 +184,30 @@ export const libcryptoSymbols = def({
   OBJ_txt2nid: { params: ["buf"], result: "i32" },
   // const char *OBJ_nid2ln(int n)
   OBJ_nid2ln: { params: ["i32"], result: "cstr" },
+  // unsigned long X509_VERIFY_PARAM_get_flags(const X509_VERIFY_PARAM *param)
+  X509_VERIFY_PARAM_get_flags: { params: ["ptr"], result: "i64" },
+  // int X509_VERIFY_PARAM_set_flags(X509_VERIFY_PARAM *param, unsigned long flags)
+  X509_VERIFY_PARAM_set_flags: { params: ["ptr", "i64"], result: "i32" },
+  // int X509_VERIFY_PARAM_clear_flags(X509_VERIFY_PARAM *param, unsigned long flags)
+  X509_VERIFY_PARAM_clear_flags: { params: ["ptr", "i64"], result: "i32" },
+  // X509_CRL *PEM_read_bio_X509_CRL(BIO *bp, X509_CRL **x, pem_password_cb *cb, void *u)
+  PEM_read_bio_X509_CRL: { params: ["ptr", "buf", "buf", "buf"], result: "ptr" },
+  // int X509_STORE_add_crl(X509_STORE *xs, X509_CRL *x): takes its own reference
+  X509_STORE_add_crl: { params: ["ptr", "ptr"], result: "i32" },
+  // void X509_CRL_free(X509_CRL *a)
+  X509_CRL_free: { params: ["ptr"], result: "void" },
+  // STACK_OF(X509_OBJECT) *X509_STORE_get0_objects(const X509_STORE *xs)
+  X509_STORE_get0_objects: { params: ["ptr"], result: "ptr" },
+  // int OPENSSL_sk_num(const OPENSSL_STACK *st)
+  OPENSSL_sk_num: { params: ["ptr"], result: "i32" },
+  // void *OPENSSL_sk_value(const OPENSSL_STACK *st, int i)
+  OPENSSL_sk_value: { params: ["ptr", "i32"], result: "ptr" },
+  // X509_LOOKUP_TYPE X509_OBJECT_get_type(const X509_OBJECT *a)
+  X509_OBJECT_get_type: { params: ["ptr"], result: "i32" },
+  // X509 *X509_OBJECT_get0_X509(const X509_OBJECT *a)
+  X509_OBJECT_get0_X509: { params: ["ptr"], result: "ptr" },
+  // int X509_check_ca(X509 *x): non-zero for a CA certificate
+  X509_check_ca: { params: ["ptr"], result: "i32" },
 });
 
 export type LibsslSymbols = typeof libsslSymbols;
@@ -192,11 +253,44 @@ export const TLSEXT_NAMETYPE_host_name = 0;
 export const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
 export const SSL_MODE_AUTO_RETRY = 0x4;
 
-/** Options set on every context, as CPython's defaults plus no renegotiation. */
+/**
+ * SSL_OP_* bits (ssl.h, OpenSSL 3; options are 64-bit there). SSL_OP_ALL is
+ * OpenSSL 3's bug-workaround set (1.1's also had LEGACY_SERVER_CONNECT);
+ * SSL_OP_NO_SSLv2, SINGLE_DH_USE and SINGLE_ECDH_USE are 0 since 1.1.0.
+ */
 export const SSL_OP_ALL = 0x80000850;
+export const SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS = 0x800;
+export const SSL_OP_LEGACY_SERVER_CONNECT = 0x4;
+export const SSL_OP_ENABLE_KTLS = 0x8;
+export const SSL_OP_IGNORE_UNEXPECTED_EOF = 0x80;
+export const SSL_OP_NO_TICKET = 0x4000;
 export const SSL_OP_NO_COMPRESSION = 0x20000;
+export const SSL_OP_ENABLE_MIDDLEBOX_COMPAT = 0x100000;
 export const SSL_OP_CIPHER_SERVER_PREFERENCE = 0x400000;
+export const SSL_OP_NO_SSLv3 = 0x2000000;
+export const SSL_OP_NO_TLSv1 = 0x4000000;
+export const SSL_OP_NO_TLSv1_2 = 0x8000000;
+export const SSL_OP_NO_TLSv1_1 = 0x10000000;
+export const SSL_OP_NO_TLSv1_3 = 0x20000000;
 export const SSL_OP_NO_RENEGOTIATION = 0x40000000;
+
+/** SSL_CTX_ctrl commands for the session cache statistics (SSL_CTX_sess_*). */
+export const SSL_CTRL_SESS_NUMBER = 20;
+export const SSL_CTRL_SESS_CONNECT = 21;
+export const SSL_CTRL_SESS_CONNECT_GOOD = 22;
+export const SSL_CTRL_SESS_CONNECT_RENEGOTIATE = 23;
+export const SSL_CTRL_SESS_ACCEPT = 24;
+export const SSL_CTRL_SESS_ACCEPT_GOOD = 25;
+export const SSL_CTRL_SESS_ACCEPT_RENEGOTIATE = 26;
+export const SSL_CTRL_SESS_HIT = 27;
+export const SSL_CTRL_SESS_MISSES = 29;
+export const SSL_CTRL_SESS_TIMEOUTS = 30;
+export const SSL_CTRL_SESS_CACHE_FULL = 31;
+export const SSL_CTRL_GET_TOTAL_RENEGOTIATIONS = 12;
+
+/** X509_STORE object types (X509_LOOKUP_TYPE). */
+export const X509_LU_X509 = 1;
+export const X509_LU_CRL = 2;
 
 /** BIO_ctrl command behind BIO_set_mem_eof_return. */
 export const BIO_C_SET_BUF_MEM_EOF_RETURN = 130;

@@ -57,10 +57,32 @@ import {
   SSL_FILETYPE_PEM,
   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
   SSL_MODE_AUTO_RETRY,
+  SSL_CTRL_SESS_ACCEPT,
+  SSL_CTRL_SESS_ACCEPT_GOOD,
+  SSL_CTRL_SESS_ACCEPT_RENEGOTIATE,
+  SSL_CTRL_SESS_CACHE_FULL,
+  SSL_CTRL_SESS_CONNECT,
+  SSL_CTRL_SESS_CONNECT_GOOD,
+  SSL_CTRL_SESS_CONNECT_RENEGOTIATE,
+  SSL_CTRL_SESS_HIT,
+  SSL_CTRL_SESS_MISSES,
+  SSL_CTRL_SESS_NUMBER,
+  SSL_CTRL_SESS_TIMEOUTS,
   SSL_OP_ALL,
   SSL_OP_CIPHER_SERVER_PREFERENCE,
+  SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS,
+  SSL_OP_ENABLE_KTLS,
+  SSL_OP_ENABLE_MIDDLEBOX_COMPAT,
+  SSL_OP_IGNORE_UNEXPECTED_EOF,
+  SSL_OP_LEGACY_SERVER_CONNECT,
   SSL_OP_NO_COMPRESSION,
   SSL_OP_NO_RENEGOTIATION,
+  SSL_OP_NO_SSLv3,
+  SSL_OP_NO_TICKET,
+  SSL_OP_NO_TLSv1,
+  SSL_OP_NO_TLSv1_1,
+  SSL_OP_NO_TLSv1_2,
+  SSL_OP_NO_TLSv1_3,
   SSL_R_CERTIFICATE_VERIFY_FAILED,
   SSL_TLSEXT_ERR_NOACK,
   SSL_TLSEXT_ERR_OK,
@@ -69,6 +91,8 @@ import {
   SSL_VERIFY_PEER,
   TLSEXT_NAMETYPE_host_name,
   X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+  X509_LU_CRL,
+  X509_LU_X509,
   X509_V_ERR_HOSTNAME_MISMATCH,
   X509_V_ERR_IP_ADDRESS_MISMATCH,
 } from "../ffi/openssl.ts";
@@ -125,6 +149,58 @@ export const Purpose: Readonly<{ SERVER_AUTH: "serverAuth"; CLIENT_AUTH: "client
 );
 /** One of the {@link Purpose} values. */
 export type Purpose = (typeof Purpose)[keyof typeof Purpose];
+
+// Options (Python's `ssl.OP_*`, OpenSSL 3's values): bits of `SSLContext.options`.
+/** OpenSSL's workarounds for peers' bugs (SSL_OP_ALL without DONT_INSERT_EMPTY_FRAGMENTS, as Python); set by default. */
+export const OP_ALL: number = (SSL_OP_ALL & ~SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS) >>> 0;
+/** No SSLv2: 0, OpenSSL has no SSLv2 any more (kept for Python compatibility). */
+export const OP_NO_SSLv2 = 0;
+/** No SSLv3 (set by default). Deprecated in Python: use `minimumVersion`. */
+export const OP_NO_SSLv3: number = SSL_OP_NO_SSLv3;
+/** No TLS 1.0. Deprecated in Python: use `minimumVersion`. */
+export const OP_NO_TLSv1: number = SSL_OP_NO_TLSv1;
+/** No TLS 1.1. Deprecated in Python: use `minimumVersion`. */
+export const OP_NO_TLSv1_1: number = SSL_OP_NO_TLSv1_1;
+/** No TLS 1.2. Deprecated in Python: use `maximumVersion`/`minimumVersion`. */
+export const OP_NO_TLSv1_2: number = SSL_OP_NO_TLSv1_2;
+/** No TLS 1.3. Deprecated in Python: use `maximumVersion`. */
+export const OP_NO_TLSv1_3: number = SSL_OP_NO_TLSv1_3;
+/** Refuse every renegotiation (TLS 1.2 and below): the peer's request is answered with a no_renegotiation alert. Not set by default. */
+export const OP_NO_RENEGOTIATION: number = SSL_OP_NO_RENEGOTIATION;
+/** Issue (server) or ask for (client) no session tickets: TLS 1.2 resumption falls back to session ids. */
+export const OP_NO_TICKET: number = SSL_OP_NO_TICKET;
+/** The server chooses the cipher by its own preference rather than the client's (set by default). */
+export const OP_CIPHER_SERVER_PREFERENCE: number = SSL_OP_CIPHER_SERVER_PREFERENCE;
+/** TLS 1.3 handshakes look like TLS 1.2 resumptions to middleboxes (OpenSSL's default, so set). */
+export const OP_ENABLE_MIDDLEBOX_COMPAT: number = SSL_OP_ENABLE_MIDDLEBOX_COMPAT;
+/** A peer closing TCP without close_notify is a clean EOF for OpenSSL. */
+export const OP_IGNORE_UNEXPECTED_EOF: number = SSL_OP_IGNORE_UNEXPECTED_EOF;
+/** No TLS compression (set by default; OpenSSL builds have none anyway). */
+export const OP_NO_COMPRESSION: number = SSL_OP_NO_COMPRESSION;
+/** Fresh DH keys per handshake: 0, OpenSSL always does (kept for Python compatibility). */
+export const OP_SINGLE_DH_USE = 0;
+/** Fresh ECDH keys per handshake: 0, OpenSSL always does (kept for Python compatibility). */
+export const OP_SINGLE_ECDH_USE = 0;
+/** Connect to servers that lack RFC 5746 secure renegotiation. */
+export const OP_LEGACY_SERVER_CONNECT: number = SSL_OP_LEGACY_SERVER_CONNECT;
+/** Kernel TLS offload where OpenSSL and the kernel support it (our memory BIOs never use it). */
+export const OP_ENABLE_KTLS: number = SSL_OP_ENABLE_KTLS;
+
+// Certificate verification flags (Python's `ssl.VERIFY_*`, OpenSSL's X509_V_FLAG_*): bits of `SSLContext.verifyFlags`.
+/** No extra checks. */
+export const VERIFY_DEFAULT = 0;
+/** Check the peer's certificate against a CRL of its issuer, which must be loaded (loadVerifyLocations). */
+export const VERIFY_CRL_CHECK_LEAF = 0x4;
+/** Check every certificate of the chain against CRLs. */
+export const VERIFY_CRL_CHECK_CHAIN = 0xc;
+/** Reject certificates that break RFC 5280 (set by createDefaultContext, as Python 3.13). */
+export const VERIFY_X509_STRICT = 0x20;
+/** Accept proxy certificates (RFC 3820). */
+export const VERIFY_ALLOW_PROXY_CERTS = 0x40;
+/** Prefer trusted certificates when building the chain (set on every context, as Python). */
+export const VERIFY_X509_TRUSTED_FIRST = 0x8000;
+/** Trust an intermediate CA in the trust store as an anchor (set by createDefaultContext, as Python 3.13). */
+export const VERIFY_X509_PARTIAL_CHAIN = 0x80000;
 
 /** Python 3.10+'s default cipher list (TLS 1.2 and below; TLS 1.3 suites are OpenSSL's). */
 const DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM";
@@ -248,6 +324,79 @@ function queueError(context?: string, fallback = "A failure in the SSL library o
   return describe(o, 1, codes[codes.length - 1], fallback);
 }
 
+// ---- 64-bit integers (options, verification flags) ----
+
+/** An unsigned 64-bit value from an `i64` result (a number or a BigInt, depending on the host). */
+function u64(v: number | bigint): bigint {
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+/** A 64-bit value for an `i64` parameter: a number when it is exact, else a signed BigInt. */
+function i64Arg(v: bigint): number | bigint {
+  const s = BigInt.asIntN(64, v);
+  return s >= BigInt(Number.MIN_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s;
+}
+
+/** An unsigned 64-bit number (or BigInt) given by the user, as a BigInt. */
+function checkBits(v: unknown, what: string): bigint {
+  let b: bigint;
+  if (typeof v === "bigint") b = v;
+  else if (typeof v === "number" && Number.isInteger(v)) b = BigInt(v);
+  else throw new TypeError(`${what} must be an integer, got ${formatValue(v)}`);
+  if (b < 0n) {
+    throw new ValueError(
+      `${what} must not be negative, got ${v} (JavaScript's | and ~ give signed 32-bit numbers: write (a | b) >>> 0, or use BigInt)`,
+    );
+  }
+  if (b >= 1n << 64n) throw new ValueError(`${what} does not fit in 64 bits: ${v}`);
+  return b;
+}
+
+/** A bit set read from OpenSSL as a number: exact up to 2^53 (OpenSSL defines no bit above 35). */
+function bitsNumber(b: bigint): number {
+  return Number(b);
+}
+
+/** What every context sets with SSL_CTX_set_session_id_context. */
+const SESSION_ID_CONTEXT = new Uint8Array(new ArrayBuffer(7));
+SESSION_ID_CONTEXT.set(encoder.encode("tsyncio"));
+
+/** Python's `SSLContext.session_stats()` in camelCase: the session cache counters. */
+export interface SessionStats {
+  /** Sessions in the (server's) cache. */
+  number: number;
+  /** Handshakes started as a client. */
+  connect: number;
+  /** Handshakes completed as a client. */
+  connectGood: number;
+  /** Renegotiations started as a client. */
+  connectRenegotiate: number;
+  /** Handshakes started as a server. */
+  accept: number;
+  /** Handshakes completed as a server. */
+  acceptGood: number;
+  /** Renegotiations started as a server. */
+  acceptRenegotiate: number;
+  /** Sessions resumed from the server's cache. */
+  hits: number;
+  /** Sessions a client proposed that the server's cache did not have. */
+  misses: number;
+  /** Proposed sessions that had expired. */
+  timeouts: number;
+  /** Sessions dropped because the cache was full. */
+  cacheFull: number;
+}
+
+/** Python's `SSLContext.cert_store_stats()` in camelCase: what the trust store holds. */
+export interface CertStoreStats {
+  /** Certificates (CAs and others). */
+  x509: number;
+  /** Certificate revocation lists. */
+  crl: number;
+  /** Certificates that are CAs. */
+  x509Ca: number;
+}
+
 // ---- SSLContext ----
 
 /** What a context's finalizer frees: it must not refer to the context itself. */
@@ -259,14 +408,15 @@ interface ContextState {
 }
 
 /** How many OpenSSL objects we made and have not freed yet (see {@link _liveSslObjects}). */
-const live = { ctx: 0, ssl: 0, bio: 0 };
+const live = { ctx: 0, ssl: 0, bio: 0, session: 0 };
 
 /**
  * @internal debugging: the OpenSSL objects alive now, made here and not yet
  * freed: SSL_CTX (freed when its SSLContext is collected), SSL and BIO
- * (freed when a connection ends). The tests check that no connection leaks one.
+ * (freed when a connection ends), SSL_SESSION references (freed when their
+ * SSLSession is collected). The tests check that no connection leaks one.
  */
-export function _liveSslObjects(): { ctx: number; ssl: number; bio: number } {
+export function _liveSslObjects(): { ctx: number; ssl: number; bio: number; session: number } {
   return { ...live };
 }
 
@@ -306,8 +456,10 @@ export class SSLContext {
   #verifyMode: number;
 
   /**
-   * A context with Python's defaults for `protocol`: no compression, no
-   * renegotiation, TLS 1.2 at least and Python's cipher list.
+   * A context with Python's defaults for `protocol`: `options` OP_ALL,
+   * OP_NO_SSLv3, OP_NO_COMPRESSION, OP_CIPHER_SERVER_PREFERENCE and
+   * OP_ENABLE_MIDDLEBOX_COMPAT; `verifyFlags` VERIFY_X509_TRUSTED_FIRST;
+   * TLS 1.2 at least and Python's cipher list.
    * @param protocol PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER or PROTOCOL_TLS (Python's deprecated default)
    */
   constructor(protocol: number = PROTOCOL_TLS) {
@@ -323,11 +475,16 @@ export class SSLContext {
     this._ctx = ctx;
     this.#state = { ctx, alpn: null, alpnCallback: null };
     contextFinalizer.register(this, this.#state);
-    // Python's defaults: bug workarounds, no compression, the server's cipher order,
-    // TLS 1.2 at least, its cipher list; and no renegotiation, so that only the
-    // handshake itself can call back into JavaScript (ALPN selection).
-    // (>>> 0: JavaScript's | is signed, and a negative number would set the 64-bit options' top half.)
-    o.ssl.SSL_CTX_set_options(ctx, (SSL_OP_ALL | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION) >>> 0);
+    // Python's defaults on top of OpenSSL's own (middlebox compatibility): bug workarounds,
+    // no SSLv3, no compression, the server's cipher order (0x82520050 with OpenSSL 3);
+    // TLS 1.2 at least, its cipher list, and trusted certificates first in chains.
+    // (BigInt: JavaScript's | is 32-bit signed, and the options are 64-bit.)
+    const v1 = o.v3 ? 0n : BigInt(SSL_OP_LEGACY_SERVER_CONNECT);
+    o.ssl.SSL_CTX_set_options(ctx, i64Arg(BigInt(OP_ALL) | v1 | BigInt(OP_NO_SSLv3 | OP_NO_COMPRESSION | OP_CIPHER_SERVER_PREFERENCE)));
+    o.crypto.X509_VERIFY_PARAM_set_flags(o.ssl.SSL_CTX_get0_param(ctx), VERIFY_X509_TRUSTED_FIRST);
+    // Sessions a server caches belong to this context (without it, resuming fails once
+    // client certificates are asked for).
+    o.ssl.SSL_CTX_set_session_id_context(ctx, SESSION_ID_CONTEXT, SESSION_ID_CONTEXT.byteLength);
     o.ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLSVersion.TLSv1_2, null);
     o.ssl.SSL_CTX_set_cipher_list(ctx, cstr(DEFAULT_CIPHERS, "ciphers"));
     // A write that OpenSSL asks to retry is retried from our backlog buffer, at another address.
@@ -403,6 +560,134 @@ export class SSLContext {
     this.#setVersion(v, false);
   }
 
+  /**
+   * The OpenSSL options in force (Python's `SSLContext.options`): OP_* bits.
+   * Python's defaults: OP_ALL | OP_NO_SSLv3 | OP_NO_COMPRESSION |
+   * OP_CIPHER_SERVER_PREFERENCE | OP_ENABLE_MIDDLEBOX_COMPAT (0x82520050).
+   * Setting replaces the whole set: bits not given are cleared. A number or
+   * a BigInt (options are 64-bit); unknown bits are passed to OpenSSL as
+   * Python does. A negative number is a ValueError: JavaScript's `|` gives
+   * signed 32-bit numbers, so write `(ctx.options | OP_NO_TICKET) >>> 0` or
+   * use BigInt. Read back as a number, exact up to 2^53.
+   */
+  get options(): number {
+    return bitsNumber(u64(openssl().ssl.SSL_CTX_get_options(this._ctx)));
+  }
+
+  set options(value: number | bigint) {
+    const want = checkBits(value, "options");
+    const o = openssl();
+    const have = u64(o.ssl.SSL_CTX_get_options(this._ctx));
+    const clear = have & ~want, set = want & ~have;
+    if (clear !== 0n) o.ssl.SSL_CTX_clear_options(this._ctx, i64Arg(clear));
+    if (set !== 0n) o.ssl.SSL_CTX_set_options(this._ctx, i64Arg(set));
+  }
+
+  /**
+   * Certificate verification flags (Python's `SSLContext.verify_flags`):
+   * VERIFY_* bits. VERIFY_X509_TRUSTED_FIRST by default;
+   * {@link createDefaultContext} adds VERIFY_X509_PARTIAL_CHAIN and
+   * VERIFY_X509_STRICT (as Python 3.13). Setting replaces the whole set; a
+   * number or a BigInt, never negative.
+   */
+  get verifyFlags(): number {
+    const o = openssl();
+    return bitsNumber(u64(o.crypto.X509_VERIFY_PARAM_get_flags(o.ssl.SSL_CTX_get0_param(this._ctx))));
+  }
+
+  set verifyFlags(value: number | bigint) {
+    const want = checkBits(value, "verifyFlags");
+    const o = openssl();
+    const param = o.ssl.SSL_CTX_get0_param(this._ctx);
+    const have = u64(o.crypto.X509_VERIFY_PARAM_get_flags(param));
+    const clear = have & ~want, set = want & ~have;
+    o.crypto.ERR_clear_error();
+    if (clear !== 0n && o.crypto.X509_VERIFY_PARAM_clear_flags(param, i64Arg(clear)) !== 1) throw queueError();
+    if (set !== 0n && o.crypto.X509_VERIFY_PARAM_set_flags(param, i64Arg(set)) !== 1) throw queueError();
+  }
+
+  /** OpenSSL's security level for this context (Python's `SSLContext.security_level`): 2 with Python's cipher list. */
+  get securityLevel(): number {
+    return openssl().ssl.SSL_CTX_get_security_level(this._ctx);
+  }
+
+  /**
+   * The session cache counters (Python's `SSLContext.session_stats()`, in
+   * camelCase): handshakes started and completed on each side,
+   * renegotiations, and the server's cache hits and misses.
+   */
+  sessionStats(): SessionStats {
+    const ssl = openssl().ssl;
+    const get = (cmd: number): number => ssl.SSL_CTX_ctrl(this._ctx, cmd, 0, null);
+    return {
+      number: get(SSL_CTRL_SESS_NUMBER),
+      connect: get(SSL_CTRL_SESS_CONNECT),
+      connectGood: get(SSL_CTRL_SESS_CONNECT_GOOD),
+      connectRenegotiate: get(SSL_CTRL_SESS_CONNECT_RENEGOTIATE),
+      accept: get(SSL_CTRL_SESS_ACCEPT),
+      acceptGood: get(SSL_CTRL_SESS_ACCEPT_GOOD),
+      acceptRenegotiate: get(SSL_CTRL_SESS_ACCEPT_RENEGOTIATE),
+      hits: get(SSL_CTRL_SESS_HIT),
+      misses: get(SSL_CTRL_SESS_MISSES),
+      timeouts: get(SSL_CTRL_SESS_TIMEOUTS),
+      cacheFull: get(SSL_CTRL_SESS_CACHE_FULL),
+    };
+  }
+
+  /**
+   * What the trust store holds (Python's `SSLContext.cert_store_stats()`):
+   * certificates, CRLs, and how many of the certificates are CAs. CAs in a
+   * `capath` directory are only counted once a handshake has looked them up.
+   */
+  certStoreStats(): CertStoreStats {
+    const o = openssl();
+    const stats = { x509: 0, crl: 0, x509Ca: 0 };
+    this.#eachStoreObject(o, (type, obj) => {
+      if (type === X509_LU_X509) {
+        stats.x509++;
+        if (o.crypto.X509_check_ca(o.crypto.X509_OBJECT_get0_X509(obj)) !== 0) stats.x509Ca++;
+      } else if (type === X509_LU_CRL) {
+        stats.crl++;
+      }
+    });
+    drainErrors(o);
+    return stats;
+  }
+
+  /**
+   * The CA certificates of the trust store (Python's
+   * `SSLContext.get_ca_certs()`): each as getpeercert's dictionary, or DER
+   * bytes with `binaryForm`. Certificates in a `capath` directory appear
+   * only once a handshake has looked them up.
+   */
+  getCaCerts(binaryForm?: false): PeerCertificate[];
+  /** The CA certificates of the trust store as DER bytes. */
+  getCaCerts(binaryForm: true): Uint8Array[];
+  getCaCerts(binaryForm = false): PeerCertificate[] | Uint8Array[] {
+    const o = openssl();
+    const ders: Uint8Array[] = [];
+    this.#eachStoreObject(o, (type, obj) => {
+      if (type !== X509_LU_X509) return;
+      const x = o.crypto.X509_OBJECT_get0_X509(obj);
+      if (o.crypto.X509_check_ca(x) === 0) return;
+      const der = x509Der(o, x);
+      if (der !== null) ders.push(der);
+    });
+    drainErrors(o);
+    return binaryForm ? ders : ders.map((d) => decodeCertificate(d, oidName));
+  }
+
+  #eachStoreObject(o: OpenSSL, fn: (type: number, obj: Pointer) => void): void {
+    const store = o.ssl.SSL_CTX_get_cert_store(this._ctx);
+    const objs = o.crypto.X509_STORE_get0_objects(store);
+    if (native.isNull(objs)) return;
+    const n = o.crypto.OPENSSL_sk_num(objs);
+    for (let i = 0; i < n; i++) {
+      const obj = o.crypto.OPENSSL_sk_value(objs, i);
+      fn(o.crypto.X509_OBJECT_get_type(obj), obj);
+    }
+  }
+
   #setVersion(v: number, minimum: boolean): void {
     if (typeof v !== "number" || !Number.isInteger(v)) throw new TypeError(`a TLSVersion was expected, got ${formatValue(v)}`);
     if (!(Object.values(TLSVersion) as number[]).includes(v)) {
@@ -454,7 +739,9 @@ export class SSLContext {
 
   /**
    * Trust the CA certificates in `cafile` (PEM), the hashed directory
-   * `capath`, and/or `cadata` (PEM text, or DER bytes).
+   * `capath`, and/or `cadata` (PEM text, or DER bytes). PEM CRLs in
+   * `cafile` or `cadata` are loaded too, for VERIFY_CRL_CHECK_LEAF and
+   * VERIFY_CRL_CHECK_CHAIN.
    */
   loadVerifyLocations(cafile: string | null = null, capath: string | null = null, cadata: string | ArrayBufferView | null = null): void {
     if (cafile == null && capath == null && cadata == null) throw new TypeError("cafile, capath and cadata cannot be all omitted");
@@ -487,6 +774,7 @@ export class SSLContext {
     let loaded = 0;
     try {
       for (;;) {
+        // (PEM_read_bio_X509 skips the blocks that are not certificates, CRLs among them.)
         const x = pem ? o.crypto.PEM_read_bio_X509(bio, null, null, null) : o.crypto.d2i_X509_bio(bio, null);
         if (native.isNull(x)) break;
         // A duplicate of a certificate already trusted fails harmlessly.
@@ -496,6 +784,22 @@ export class SSLContext {
       }
     } finally {
       o.crypto.BIO_free(bio);
+    }
+    // PEM CRLs go into the store too, as a cafile's do (OpenSSL's X509_load_cert_crl_file).
+    if (pem && bytes.length > 0 && latin1.decode(bytes).includes("-----BEGIN X509 CRL-----")) {
+      const crlBio = o.crypto.BIO_new_mem_buf(data, bytes.length);
+      if (native.isNull(crlBio)) throw queueError();
+      try {
+        for (;;) {
+          const crl = o.crypto.PEM_read_bio_X509_CRL(crlBio, null, null, null);
+          if (native.isNull(crl)) break;
+          o.crypto.X509_STORE_add_crl(store, crl);
+          o.crypto.X509_CRL_free(crl);
+          loaded++;
+        }
+      } finally {
+        o.crypto.BIO_free(crlBio);
+      }
     }
     // Reading past the last certificate leaves "no start line" (or "not enough data") behind.
     drainErrors(o);
@@ -582,6 +886,17 @@ export class SSLContext {
   }
 }
 
+/** The DER encoding of the X509 `x`, or null if it cannot be encoded. */
+function x509Der(o: OpenSSL, x: Pointer): Uint8Array | null {
+  const len = o.crypto.i2d_X509(x, null);
+  if (len <= 0) return null;
+  // i2d writes through `unsigned char **` and advances it: hand it the address of our buffer.
+  const der = new Uint8Array(new ArrayBuffer(len));
+  const pp = new Uint8Array(new ArrayBuffer(8));
+  new DataView(pp.buffer).setBigUint64(0, native.addressOf(der), true);
+  return o.crypto.i2d_X509(x, pp) === len ? der : null;
+}
+
 function checkPurpose(purpose: unknown): void {
   if (purpose !== Purpose.SERVER_AUTH && purpose !== Purpose.CLIENT_AUTH) {
     throw new TypeError(`purpose must be Purpose.SERVER_AUTH or Purpose.CLIENT_AUTH, got ${formatValue(purpose)}`);
@@ -609,7 +924,8 @@ function passwordBytes(password: unknown): Uint8Array {
  * `Purpose.SERVER_AUTH` (the default) a client context that verifies the
  * server's certificate and hostname against `cafile`/`capath`/`cadata`,
  * or the system's CAs when none is given; for `Purpose.CLIENT_AUTH` a
- * server context.
+ * server context. `verifyFlags` adds VERIFY_X509_STRICT and
+ * VERIFY_X509_PARTIAL_CHAIN to the context's default, as Python 3.13.
  *
  * @example
  * ```ts
@@ -631,10 +947,94 @@ export function createDefaultContext(
 ): SSLContext {
   checkPurpose(purpose);
   const ctx = new SSLContext(purpose === Purpose.SERVER_AUTH ? PROTOCOL_TLS_CLIENT : PROTOCOL_TLS_SERVER);
+  // Python 3.13: strict RFC 5280 checks, and intermediate CAs in the store are anchors.
+  ctx.verifyFlags = (ctx.verifyFlags | VERIFY_X509_PARTIAL_CHAIN | VERIFY_X509_STRICT) >>> 0;
   const { cafile = null, capath = null, cadata = null } = options;
   if (cafile != null || capath != null || cadata != null) ctx.loadVerifyLocations(cafile, capath, cadata);
   else if (ctx.verifyMode !== CERT_NONE) ctx.loadDefaultCerts(purpose);
   return ctx;
+}
+
+// ---- SSLSession ----
+
+const sessionFinalizer = new FinalizationRegistry<Pointer>((sess) => {
+  lib?.ssl.SSL_SESSION_free(sess);
+  live.session--;
+});
+
+/**
+ * A TLS session a client can resume (Python's `ssl.SSLSession`), from
+ * {@link SSLObject.session}: give it to the `session` of another client
+ * connection of the same context, before its handshake, and the server may
+ * skip the full handshake. With TLS 1.3 the session tickets come after the
+ * handshake: take the session once data has been read (or when the
+ * connection has closed). It holds a reference to OpenSSL's session, freed
+ * when this object is collected.
+ */
+export class SSLSession {
+  /** @internal the SSL_SESSION, one reference of ours */
+  readonly _ptr: Pointer;
+  /** The context of the connection the session came from: it can only be resumed with that context. */
+  readonly context: SSLContext;
+  #id: Uint8Array | null = null;
+
+  /** @internal made by SSLObject.session from a reference it owns */
+  constructor(ptr: Pointer, context: SSLContext) {
+    this._ptr = ptr;
+    this.context = context;
+    live.session++;
+    sessionFinalizer.register(this, ptr);
+  }
+
+  /** The session id (empty for a TLS 1.3 or ticket session the server gave none). */
+  get id(): Uint8Array {
+    if (this.#id === null) {
+      const o = openssl();
+      const lenBuf = new Uint8Array(new ArrayBuffer(4));
+      const p = o.ssl.SSL_SESSION_get_id(this._ptr, lenBuf);
+      const n = new DataView(lenBuf.buffer).getUint32(0, true);
+      this.#id = n > 0 && !native.isNull(p) ? native.readBytes(p, 0, n).slice() : new Uint8Array(0);
+    }
+    return this.#id.slice();
+  }
+
+  /** When the session was established, in seconds since the epoch. */
+  get time(): number {
+    return Number(openssl().ssl.SSL_SESSION_get_time(this._ptr));
+  }
+
+  /** How long the session stays resumable, in seconds from `time`. */
+  get timeout(): number {
+    return Number(openssl().ssl.SSL_SESSION_get_timeout(this._ptr));
+  }
+
+  /** The server's hint of its ticket's lifetime, in seconds (0 without a ticket). */
+  get ticketLifetimeHint(): number {
+    return Number(openssl().ssl.SSL_SESSION_get_ticket_lifetime_hint(this._ptr));
+  }
+
+  /** Whether the server gave a session ticket (the session is then resumed from the ticket). */
+  get hasTicket(): boolean {
+    return openssl().ssl.SSL_SESSION_has_ticket(this._ptr) === 1;
+  }
+
+  /** Whether OpenSSL would offer this session for resumption. */
+  get isResumable(): boolean {
+    return openssl().ssl.SSL_SESSION_is_resumable(this._ptr) === 1;
+  }
+
+  /** Python's `==` between sessions: the same session id. */
+  equals(other: unknown): boolean {
+    if (!(other instanceof SSLSession)) return false;
+    if (other === this) return true;
+    const a = this.id, b = other.id;
+    return a.length === b.length && a.every((v, i) => v === b[i]);
+  }
+
+  /** A short description for logs: the session id in hex. */
+  toString(): string {
+    return `<SSLSession ${Array.from(this.id, (b) => b.toString(16).padStart(2, "0")).join("")}>`;
+  }
 }
 
 // ---- SSLObject ----
@@ -681,6 +1081,10 @@ export class SSLObject {
   #alpn: string | null = null;
   #peerDer: Uint8Array | null = null;
   #peerCert: PeerCertificate | null = null;
+  #started = false;
+  #reused = false;
+  /** The client's session, kept when the connection is freed. */
+  #lastSession: SSLSession | null = null;
 
   /** @internal made by SSLContext._wrap */
   constructor(context: SSLContext, serverSide: boolean, serverHostname: string | null) {
@@ -776,6 +1180,54 @@ export class SSLObject {
     return this.#ssl === null ? 0 : this.#o.ssl.SSL_pending(this.#ssl);
   }
 
+  /**
+   * The connection's TLS session (Python's `SSLObject.session`), or null
+   * when there is none yet; after the connection is gone, the last one a
+   * client had. With TLS 1.3 the resumable session arrives after the
+   * handshake, with the first data read. Setting it (clients only, before
+   * the handshake, a session of the same context) offers it for
+   * resumption; {@link sessionReused} tells whether the server took it.
+   */
+  get session(): SSLSession | null {
+    const ssl = this.#ssl;
+    if (ssl === null) return this.#lastSession;
+    const p = this.#o.ssl.SSL_get1_session(ssl);
+    return native.isNull(p) ? null : new SSLSession(p, this.context);
+  }
+
+  set session(session: SSLSession | null) {
+    if (!(session instanceof SSLSession)) throw new TypeError(`Value is not a SSLSession, got ${formatValue(session)}`);
+    if (session.context !== this.context) throw new ValueError("Session refers to a different SSLContext.");
+    if (this.serverSide) throw new ValueError("Cannot set session for server-side SSLObject.");
+    if (this.#started || this.#ssl === null) throw new ValueError("Cannot set session after handshake.");
+    const o = this.#o;
+    o.crypto.ERR_clear_error();
+    if (o.ssl.SSL_set_session(this.#ssl, session._ptr) !== 1) throw queueError();
+  }
+
+  /**
+   * Channel binding data (RFC 5929) of the type `cbType` (Python's
+   * `get_channel_binding`): "tls-unique", the first Finished message of the
+   * handshake (defined for TLS 1.2 and below). Null before the handshake or
+   * once the connection is gone; ValueError for another type.
+   */
+  getChannelBinding(cbType = "tls-unique"): Uint8Array | null {
+    if (cbType !== "tls-unique") throw new ValueError(`${formatValue(cbType)} channel binding type not implemented`);
+    const ssl = this.#ssl;
+    if (ssl === null || !this.#done) return null;
+    const o = this.#o;
+    // The first Finished is the client's in a full handshake, the server's in a resumed one.
+    const own = o.ssl.SSL_session_reused(ssl) === 1 ? this.serverSide : !this.serverSide;
+    const buf = new Uint8Array(new ArrayBuffer(64));
+    const n = own ? o.ssl.SSL_get_finished(ssl, buf, 64) : o.ssl.SSL_get_peer_finished(ssl, buf, 64);
+    return n > 0 ? buf.slice(0, Math.min(n, 64)) : null;
+  }
+
+  /** Whether the handshake resumed a session rather than making a new one (Python's `session_reused`). */
+  get sessionReused(): boolean {
+    return this.#ssl === null ? this.#reused : this.#o.ssl.SSL_session_reused(this.#ssl) === 1;
+  }
+
   // ---- the connection, driven by sslproto.ts (not public) ----
 
   /** @internal append `n` bytes of `buf` received from the peer */
@@ -803,6 +1255,7 @@ export class SSLObject {
     const ssl = this.#ssl;
     if (ssl === null) throw new ValueError("the TLS connection is closed");
     const o = this.#o;
+    this.#started = true;
     o.crypto.ERR_clear_error();
     const r = o.ssl.SSL_do_handshake(ssl);
     if (r === 1) {
@@ -829,13 +1282,7 @@ export class SSLObject {
     const x = o.getPeerCertificate(ssl);
     if (native.isNull(x)) return;
     try {
-      const len = o.crypto.i2d_X509(x, null);
-      if (len <= 0) return;
-      // i2d writes through `unsigned char **` and advances it: hand it the address of our buffer.
-      const der = new Uint8Array(new ArrayBuffer(len));
-      const pp = new Uint8Array(new ArrayBuffer(8));
-      new DataView(pp.buffer).setBigUint64(0, native.addressOf(der), true);
-      if (o.crypto.i2d_X509(x, pp) === len) this.#peerDer = der;
+      this.#peerDer = x509Der(o, x);
     } finally {
       o.crypto.X509_free(x);
     }
@@ -890,6 +1337,12 @@ export class SSLObject {
   /** @internal free the OpenSSL connection (its BIOs with it); what was learned stays readable */
   _free(): void {
     if (this.#ssl === null) return;
+    if (!this.serverSide && this.#done) {
+      // What a client may still want: the session to resume later.
+      this.#reused = this.#o.ssl.SSL_session_reused(this.#ssl) === 1;
+      const p = this.#o.ssl.SSL_get1_session(this.#ssl);
+      if (!native.isNull(p)) this.#lastSession = new SSLSession(p, this.context);
+    }
     sslFinalizer.unregister(this);
     this.#o.ssl.SSL_free(this.#ssl);
     this.#ssl = null;

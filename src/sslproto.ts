@@ -41,7 +41,7 @@ import { BaseTransport, computeWriteLimits, notSupported } from "./transports.ts
 import { WriteBuffer } from "./write_buffer.ts";
 import { logger } from "./log.ts";
 import { asBytes } from "./socket.ts";
-import { createDefaultContext, type SSLContext, type SSLObject } from "./ssl.ts";
+import { createDefaultContext, type SSLContext, type SSLObject, type SSLSession } from "./ssl.ts";
 import type { Future } from "./futures.ts";
 import type { Callback, Handle, TimerHandle } from "./handles.ts";
 
@@ -292,7 +292,13 @@ export class SSLProtocol implements AnyProtocol {
     waiter: Future<void> | null,
     serverSide = false,
     serverHostname: string | null = null,
-    options: { handshakeTimeout?: number | null; shutdownTimeout?: number | null; callConnectionMade?: boolean } = {},
+    options: {
+      handshakeTimeout?: number | null;
+      shutdownTimeout?: number | null;
+      callConnectionMade?: boolean;
+      /** A session to offer for resumption (clients): SSLObject.session before the handshake. */
+      session?: SSLSession | null;
+    } = {},
   ) {
     checkSslTimeout(options.handshakeTimeout, "sslHandshakeTimeout");
     checkSslTimeout(options.shutdownTimeout, "sslShutdownTimeout");
@@ -316,6 +322,14 @@ export class SSLProtocol implements AnyProtocol {
     this._shutdownTimeout = options.shutdownTimeout ?? SSL_SHUTDOWN_TIMEOUT;
     this._appState = options.callConnectionMade === false ? APP_CON_MADE : APP_INIT;
     this._sslObject = sslContext._wrap(serverSide, this._serverHostname);
+    if (options.session != null) {
+      try {
+        this._sslObject.session = options.session;
+      } catch (e) {
+        this._sslObject._free();
+        throw e;
+      }
+    }
     this._setAppProtocol(appProtocol);
     this._appTransport = new SSLProtocolTransport(this);
     [this._incomingHigh, this._incomingLow] = flowControlLimits(null, null, FLOW_CONTROL_HIGH_WATER_SSL_READ);
@@ -681,8 +695,7 @@ export class SSLProtocol implements AnyProtocol {
   /** @internal into the application's own buffer, as full as the data allows */
   _doReadBuffered(): void {
     const hint = this._sslObject._pendingIn();
-    let buf: Uint8Array;
-    buf = asBytes(this._appProtocol.getBuffer!(hint > 0 ? hint : -1), "getBuffer() result");
+    const buf: Uint8Array = asBytes(this._appProtocol.getBuffer!(hint > 0 ? hint : -1), "getBuffer() result");
     const wants = buf.byteLength;
     if (wants === 0) throw new RuntimeError("getBuffer() returned an empty buffer");
     let offset = 0, eof = false;

@@ -108,6 +108,8 @@ export interface Issued {
   keyPem: string;
   spkiId: Uint8Array;
   subject: Uint8Array;
+  /** The certificate's serial number (magnitude bytes). */
+  serial?: Uint8Array;
 }
 
 interface CertOptions {
@@ -163,7 +165,31 @@ async function issue(o: CertOptions): Promise<Issued> {
   const signer = o.issuer ? o.issuer.key.privateKey : key.privateKey;
   const sig = new Uint8Array(await subtle.sign({ name: "ECDSA", hash: "SHA-256" }, signer, tbs as BufferSource));
   const cert = seq(tbs, ECDSA_SHA256(), bits(ecdsaDer(sig)));
-  return { key, cert, certPem: pem("CERTIFICATE", cert), keyPem: pem("PRIVATE KEY", pkcs8), spkiId, subject };
+  return { key, cert, certPem: pem("CERTIFICATE", cert), keyPem: pem("PRIVATE KEY", pkcs8), spkiId, subject, serial };
+}
+
+/**
+ * A v2 CRL (RFC 5280 §5) signed by `issuer` that revokes the certificates
+ * with the given serial numbers, valid from an hour ago for `days` days, as
+ * PEM ("X509 CRL").
+ */
+export async function makeCrl(issuer: Issued, revoked: Uint8Array[], days = 7): Promise<string> {
+  const now = Date.now();
+  const entries = revoked.map((serial) => seq(uint(serial), utcTime(new Date(now - 3600_000))));
+  const tbs = seq(
+    uint(new Uint8Array([1])),
+    ECDSA_SHA256(),
+    issuer.subject,
+    utcTime(new Date(now - 3600_000)),
+    utcTime(new Date(now + days * 86400_000)),
+    ...(entries.length ? [seq(...entries)] : []),
+    tlv(0xa0, seq(
+      ext("2.5.29.35", false, seq(tlv(0x80, issuer.spkiId))),
+      ext("2.5.29.20", false, uint(new Uint8Array([1]))),
+    )),
+  );
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, issuer.key.privateKey, tbs as BufferSource));
+  return pem("X509 CRL", seq(tbs, ECDSA_SHA256(), bits(ecdsaDer(sig))));
 }
 
 /** Where the test PKI was written. */
@@ -187,6 +213,9 @@ export interface TestPki {
   /** A server certificate for localhost and 127.0.0.1 from the trusted CA that expired yesterday. */
   expiredCert: string;
   expiredKey: string;
+  /** The trusted CA itself (to sign CRLs with makeCrl) and the server certificate's serial number. */
+  ca?: Issued;
+  serverSerial?: Uint8Array;
 }
 
 /** Make the test PKI under a fresh directory in /tmp. */
@@ -219,6 +248,8 @@ export async function makeTestPki(): Promise<TestPki> {
     rogueKey: w("rogue.key", rogue.keyPem),
     expiredCert: w("expired.pem", expired.certPem + ca.certPem),
     expiredKey: w("expired.key", expired.keyPem),
+    ca,
+    serverSerial: server.serial,
   };
 }
 
