@@ -30,7 +30,8 @@ fix("dist");
 
 // The declarations use a few globals that a consumer's `lib: ["es2022"]` lacks.
 // Symbol.dispose/asyncDispose come from TypeScript's own lib (TS >= 5.2). The
-// web globals (AbortSignal, AbortController, URL) exist at run time on Node,
+// web globals (AbortSignal, AbortController, URL, ReadableStream,
+// WritableStream) exist at run time on Node,
 // Bun and Deno, whose type packages (@types/node, bun-types, Deno's lib) and
 // lib "dom" declare them; we declare only members that all of those declare
 // identically, so these interfaces merge with theirs and a consumer without
@@ -49,6 +50,14 @@ interface AbortController {
 interface URL {
   href: string;
   toString(): string;
+}
+// deno-lint-ignore no-explicit-any
+interface ReadableStream<R = any> {
+  readonly locked: boolean;
+}
+// deno-lint-ignore no-explicit-any
+interface WritableStream<W = any> {
+  readonly locked: boolean;
 }
 `;
 writeFileSync("dist/globals.d.ts", globals);

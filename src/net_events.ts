@@ -23,7 +23,7 @@ import { staggeredRace } from "./staggered.ts";
 import { formatValue } from "./format.ts";
 import { logger } from "./log.ts";
 import type { BaseTransport, Transport } from "./transports.ts";
-import { SSLContext } from "./ssl.ts";
+import { SSLContext, SSLSession } from "./ssl.ts";
 import { checkSslTimeout, SSLProtocol, SSLProtocolTransport } from "./sslproto.ts";
 
 type G<T> = Generator<unknown, T, unknown>;
@@ -55,6 +55,12 @@ export interface ConnectionOptions {
   sslHandshakeTimeout?: number | null;
   /** Seconds to wait for the peer's TLS close before aborting (default 30). */
   sslShutdownTimeout?: number | null;
+  /**
+   * A TLS session of an earlier connection to resume (`sslObject.session`
+   * of its SSLObject; the same SSLContext). Not in asyncio, which has no way
+   * to pass one; Python's `SSLContext.wrap_socket(session=...)`.
+   */
+  sslSession?: SSLSession | null;
   /**
    * Race the resolved addresses (Happy Eyeballs, RFC 8305): start the next
    * attempt after this many seconds while the earlier ones are pending. 0.25
@@ -150,6 +156,7 @@ interface TlsArgs {
   serverHostname: string | null;
   handshakeTimeout: number | null;
   shutdownTimeout: number | null;
+  session: SSLSession | null;
 }
 
 /**
@@ -159,7 +166,7 @@ interface TlsArgs {
  * timeouts are positive. Returns the TLS arguments, or null for plain TCP.
  */
 function checkSsl(
-  o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null },
+  o: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null; sslSession?: unknown },
   serverSide = false,
 ): TlsArgs | null {
   if (o.ssl !== undefined && o.ssl !== null && typeof o.ssl !== "boolean" && !(o.ssl instanceof SSLContext)) {
@@ -173,13 +180,21 @@ function checkSsl(
     }
     checkSslTimeout(o.sslHandshakeTimeout, "sslHandshakeTimeout");
     checkSslTimeout(o.sslShutdownTimeout, "sslShutdownTimeout");
+    if (o.sslSession !== undefined && o.sslSession !== null) {
+      if (serverSide) throw new ValueError("sslSession is only meaningful for a client");
+      if (!(o.sslSession instanceof SSLSession)) throw new TypeError(`sslSession must be an SSLSession, got ${formatValue(o.sslSession)}`);
+    }
     return {
       ssl: o.ssl as SSLContext | true,
       serverSide,
       serverHostname: (o.serverHostname as string | null | undefined) ?? null,
       handshakeTimeout: o.sslHandshakeTimeout ?? null,
       shutdownTimeout: o.sslShutdownTimeout ?? null,
+      session: (o.sslSession as SSLSession | null | undefined) ?? null,
     };
+  }
+  if (o.sslSession !== undefined && o.sslSession !== null) {
+    throw new ValueError("sslSession is only meaningful with ssl");
   }
   if (o.serverHostname !== undefined && o.serverHostname !== null) {
     throw new ValueError("serverHostname is only meaningful with ssl");
@@ -448,7 +463,7 @@ export class NetEventLoop extends SelectorEventLoop {
       let sslProtocol: SSLProtocol;
       try {
         sslProtocol = new SSLProtocol(this, protocol, tls.ssl === true ? null : tls.ssl, waiter, tls.serverSide, tls.serverHostname, {
-          handshakeTimeout: tls.handshakeTimeout, shutdownTimeout: tls.shutdownTimeout,
+          handshakeTimeout: tls.handshakeTimeout, shutdownTimeout: tls.shutdownTimeout, session: tls.session,
         });
       } catch (e) {
         sock.close();
@@ -480,7 +495,7 @@ export class NetEventLoop extends SelectorEventLoop {
   }
 
   /** Connect to the UNIX socket at `path` (or over `sock`). */
-  createUnixConnection(protocolFactory: ProtocolFactory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
+  createUnixConnection(protocolFactory: ProtocolFactory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null; sslSession?: SSLSession | null } = {}): Future<[Transport, AnyProtocol]> {
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options);

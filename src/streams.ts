@@ -21,7 +21,7 @@ import { _getRunningLoop, getRunningLoop, hooks } from "./running.ts";
 import { asBytes } from "./socket.ts";
 import type { Server } from "./server.ts";
 import type { ConnectionOptions, ServerOptions, UnixServerOptions } from "./net_events.ts";
-import type { SSLContext } from "./ssl.ts";
+import type { SSLContext, SSLSession } from "./ssl.ts";
 import type { Task } from "./tasks.ts";
 import type { Transport } from "./transports.ts";
 import type { EventLoop } from "./unix_events.ts";
@@ -65,6 +65,8 @@ interface PendingRead {
   step: Step;
   /** a run of the step is scheduled for the next iteration (it answered LATER) */
   later: boolean;
+  /** the most bytes this read takes whole, straight from a feed into an empty buffer (read(n)); 0 for the others */
+  direct: number;
 }
 
 function loopFor(loop: EventLoop | undefined): EventLoop {
@@ -99,7 +101,7 @@ function checkLimit(limit: unknown): number {
 export class StreamReader implements WaiterOwner {
   /** @internal */ _limit: number;
   /** @internal */ _loop: EventLoop;
-  /** @internal */ _buffer = new ByteBuffer();
+  /** @internal */ _buffer: ByteBuffer = new ByteBuffer();
   /** @internal */ _eof = false;
   /** @internal */ _exception: Error | null = null;
   /** @internal */ _transport: ReaderSource | null = null;
@@ -254,6 +256,24 @@ export class StreamReader implements WaiterOwner {
   }
 
   /**
+   * @internal feedData for bytes nobody else holds (a transport's fresh
+   * copy): a read(n) waiting on an empty buffer takes them as they are,
+   * without a copy in and a copy out.
+   */
+  _feedOwned(data: Uint8Array): void {
+    const p = this._pending;
+    if (
+      p !== null && p.direct >= data.length && data.length > 0 && this._buffer.length === 0 && this._handed === null &&
+      this._exception === null && !this._eof && !p.waiter.done()
+    ) {
+      this._pending = null;
+      this._hand(p.waiter, data);
+      return;
+    }
+    this.feedData(data);
+  }
+
+  /**
    * Up to `n` bytes; with `n` < 0 (the default), everything up to EOF. An
    * empty result means EOF.
    */
@@ -268,7 +288,7 @@ export class StreamReader implements WaiterOwner {
         const data = this._buffer.take(n);
         this._maybeResumeTransport();
         return data;
-      });
+      }, n);
     }
     // Nothing is taken before EOF, so a read() cancelled on the way loses
     // nothing (asyncio's loses the blocks it read). A waiting read keeps
@@ -418,7 +438,7 @@ export class StreamReader implements WaiterOwner {
   }
 
   /** @internal run a read step now, or park it until data, EOF or an error comes */
-  _op(step: Step): Future<Uint8Array> {
+  _op(step: Step, direct = 0): Future<Uint8Array> {
     const loop = this._loop as unknown as LockLoop;
     const p = this._pending;
     if (p !== null) {
@@ -442,7 +462,7 @@ export class StreamReader implements WaiterOwner {
         return waiter;
       }
     }
-    this._pending = { waiter, step, later: false };
+    this._pending = { waiter, step, later: false, direct };
     // Waiting while paused would never end (a readexactly larger than the buffer's pause point).
     if (this._paused) {
       this._paused = false;
@@ -650,7 +670,7 @@ export class StreamReaderProtocol extends FlowControlMixin {
 
   /** Feed the bytes to the reader. */
   dataReceived(data: Uint8Array): void {
-    this._streamReader?.feedData(data);
+    this._streamReader?._feedOwned(data);
   }
 
   /** Feed EOF to the reader; keep the connection half-open, except over TLS. */
@@ -907,6 +927,8 @@ export interface OpenUnixConnectionOptions {
   sslHandshakeTimeout?: number | null;
   /** See `createUnixConnection`. */
   sslShutdownTimeout?: number | null;
+  /** See `createConnection`. */
+  sslSession?: SSLSession | null;
 }
 
 /** The options of `startUnixServer`: `limit`, and those of `createUnixServer`. */

@@ -69,7 +69,7 @@ export class SubprocessStreamProtocol extends FlowControlMixin {
   }
 
   pipeDataReceived(fd: number, data: Uint8Array): void {
-    (fd === 1 ? this.stdout : fd === 2 ? this.stderr : null)?.feedData(data);
+    (fd === 1 ? this.stdout : fd === 2 ? this.stderr : null)?._feedOwned(data);
   }
 
   pipeConnectionLost(fd: number, exc: Error | null): void {

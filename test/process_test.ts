@@ -547,9 +547,10 @@ pt("`await using` on a child that already exited just waits (no signal)", async 
   // Exited but not reaped yet (the loop does not run while we spin): kill() hits a zombie, the code stays 5.
   const p = await exec("sh", "-c", "exit 5");
   const deadline = performance.now() + 5000;
-  while (procState(p.pid) !== "Z" && performance.now() < deadline) { /* spin */ }
-  assert.is(procState(p.pid), "Z");
-  assert.is(p.returncode, null);
+  while (procState(p.pid) !== "Z" && procState(p.pid) !== null && performance.now() < deadline) { /* spin */ }
+  // A host may reap from a thread of its own (seen on Deno) before we see the zombie: then only the end is checked.
+  if (procState(p.pid) === "Z") assert.is(p.returncode, null);
+  else assert.is(procState(p.pid), null, "the child is a zombie or already reaped");
   await p[Symbol.asyncDispose]();
   assert.is(p.returncode, 5);
   await p[Symbol.asyncDispose]();

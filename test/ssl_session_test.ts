@@ -19,6 +19,7 @@ import {
   SSLSession,
   TLSVersion,
   type Transport,
+  openConnection,
   ValueError,
 } from "../mod.ts";
 import { settledFds } from "./_helpers.ts";
@@ -129,6 +130,36 @@ t("TLS 1.3: the session (with its ticket) from the first connection is resumed b
   assert.is(stats.acceptGood, 5);
   assert.is(stats.hits, 3);
   assert.is(ctx.sessionStats().connectGood, 5);
+  server.close();
+  await loop.runUntilComplete(server.waitClosed());
+});
+
+t("createConnection/openConnection resume with the sslSession option; misuse is a clear error", async (loop) => {
+  const sctx = serverContext();
+  const server = await greetingServer(loop, sctx);
+  const ctx = clientContext();
+  const first = await connect(loop, port(server), ctx, null);
+  const session = first.session!;
+  // The loop's own option.
+  const app = new Recorder();
+  await loop.runUntilComplete(loop.createConnection(() => app, "127.0.0.1", port(server), { ssl: ctx, serverHostname: "localhost", sslSession: session }));
+  await runUntil(loop, () => dec.decode(app.received).includes("hi"), 10);
+  assert.is((app.transport!.getExtraInfo("ssl_object") as SSLObject).sessionReused, true);
+  app.transport!.close();
+  await runUntil(loop, () => app.lost !== undefined, 10);
+  // Streams pass it through.
+  await loop.runUntilComplete(async () => {
+    const [reader, writer] = await openConnection("127.0.0.1", port(server), { ssl: ctx, serverHostname: "localhost", sslSession: session });
+    assert.is(dec.decode(await reader.readexactly(2)), "hi");
+    assert.is((writer.getExtraInfo("ssl_object") as SSLObject).sessionReused, true);
+    writer.close();
+    await writer.waitClosed();
+  });
+  assert.throws(() => loop.createConnection(() => new Recorder(), "127.0.0.1", port(server), { sslSession: session }), (e: Error) => e instanceof ValueError && /only meaningful with ssl/.test(e.message));
+  assert.throws(
+    () => loop.createConnection(() => new Recorder(), "127.0.0.1", port(server), { ssl: ctx, sslSession: "x" as unknown as SSLSession }),
+    (e: Error) => e instanceof TypeError && /sslSession must be an SSLSession/.test(e.message),
+  );
   server.close();
   await loop.runUntilComplete(server.waitClosed());
 });
