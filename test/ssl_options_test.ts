@@ -9,7 +9,6 @@ import * as assert from "uvu/assert";
 import {
   createDefaultContext,
   type EventLoop,
-  newEventLoop,
   OP_ALL,
   OP_CIPHER_SERVER_PREFERENCE,
   OP_ENABLE_KTLS,
@@ -31,7 +30,6 @@ import {
   PROTOCOL_TLS_CLIENT,
   PROTOCOL_TLS_SERVER,
   Purpose,
-  type Server,
   SSLCertVerificationError,
   SSLContext,
   SSLError,
@@ -45,9 +43,9 @@ import {
   VERIFY_X509_STRICT,
   VERIFY_X509_TRUSTED_FIRST,
 } from "../mod.ts";
-import { settledFds } from "./_helpers.ts";
 import { dec, enc, Recorder, runUntil } from "./_net.ts";
 import { makeCrl, makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
+import { tlsContexts, port, tlsTest } from "./_tls_kit.ts";
 import { type OpensslServer, sServer, stopServer } from "./_openssl.ts";
 import { writeFileSync } from "node:fs";
 import { _liveSslObjects } from "../src/ssl.ts";
@@ -62,37 +60,10 @@ test.after(async () => {
   await removeTestPki(pki);
 });
 
-function serverContext(cert = pki.serverCert, key = pki.serverKey): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-  ctx.loadCertChain(cert, key);
-  return ctx;
-}
+const { serverContext, clientContext } = tlsContexts(() => pki);
 
-function clientContext(cafile = pki.caFile): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_CLIENT);
-  ctx.loadVerifyLocations(cafile);
-  return ctx;
-}
 
-function port(server: Server): number {
-  return (server.sockets[0].getsockname() as [string, number])[1];
-}
-
-/** Run `fn` with a fresh loop; no descriptor, SSL or BIO object may leak. */
-const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
-  test(name, async () => {
-    const before = await settledFds();
-    const live = _liveSslObjects();
-    const loop = newEventLoop();
-    try {
-      await fn(loop);
-    } finally {
-      loop.close();
-    }
-    assert.equal(await settledFds(before), before, "no descriptor leaked");
-    const after = _liveSslObjects();
-    assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "no SSL or BIO object leaked");
-  });
+const t = tlsTest;
 
 // ---- options ----
 

@@ -9,10 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   type EventLoop,
-  newEventLoop,
   OP_NO_TICKET,
-  PROTOCOL_TLS_CLIENT,
-  PROTOCOL_TLS_SERVER,
   type Server,
   SSLContext,
   type SSLObject,
@@ -25,6 +22,7 @@ import {
 import { settledFds } from "./_helpers.ts";
 import { dec, enc, Recorder, runUntil } from "./_net.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
+import { tlsContexts, port, tlsTest } from "./_tls_kit.ts";
 import { sServer, stopServer } from "./_openssl.ts";
 import { _liveSslObjects } from "../src/ssl.ts";
 import { SSLProtocol } from "../src/sslproto.ts";
@@ -42,37 +40,10 @@ test.after(async () => {
   await removeTestPki(pki);
 });
 
-function serverContext(): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-  ctx.loadCertChain(pki.serverCert, pki.serverKey);
-  return ctx;
-}
+const { serverContext, clientContext } = tlsContexts(() => pki);
 
-function clientContext(): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_CLIENT);
-  ctx.loadVerifyLocations(pki.caFile);
-  return ctx;
-}
 
-function port(server: Server): number {
-  return (server.sockets[0].getsockname() as [string, number])[1];
-}
-
-/** Run `fn` with a fresh loop; no descriptor, SSL or BIO object may leak. */
-const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
-  test(name, async () => {
-    const before = await settledFds();
-    const live = _liveSslObjects();
-    const loop = newEventLoop();
-    try {
-      await fn(loop);
-    } finally {
-      loop.close();
-    }
-    assert.equal(await settledFds(before), before, "no descriptor leaked");
-    const after = _liveSslObjects();
-    assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "no SSL or BIO object leaked");
-  });
+const t = tlsTest;
 
 /** A server that greets each client with "hi" (so that TLS 1.3 tickets are read with it) and echoes. */
 async function greetingServer(loop: EventLoop, ctx: SSLContext): Promise<Server> {

@@ -12,7 +12,6 @@ import {
   createDefaultContext,
   type EventLoop,
   FileNotFoundError,
-  newEventLoop,
   NotImplementedError,
   type PeerCertificate,
   PROTOCOL_TLS_CLIENT,
@@ -35,6 +34,7 @@ import {
 import { captureExceptions, isA, settledFds } from "./_helpers.ts";
 import { concat, dec, Echo, enc, pattern, Recorder, runUntil, sha256, tempSocketPath } from "./_net.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
+import { tlsContexts, port, tlsTest } from "./_tls_kit.ts";
 import { _liveSslObjects } from "../src/ssl.ts";
 import { SSLProtocol } from "../src/sslproto.ts";
 
@@ -48,37 +48,10 @@ test.after(async () => {
   await removeTestPki(pki);
 });
 
-function serverContext(cert = pki.serverCert, key = pki.serverKey): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-  ctx.loadCertChain(cert, key);
-  return ctx;
-}
+const { serverContext, clientContext } = tlsContexts(() => pki);
 
-function clientContext(cafile = pki.caFile): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_CLIENT);
-  ctx.loadVerifyLocations(cafile);
-  return ctx;
-}
 
-function port(server: Server): number {
-  return (server.sockets[0].getsockname() as [string, number])[1];
-}
-
-/** Run `fn` with a fresh loop; no descriptor may leak. */
-const t = (name: string, fn: (loop: EventLoop) => Promise<void>) =>
-  test(name, async () => {
-    const before = await settledFds();
-    const live = _liveSslObjects();
-    const loop = newEventLoop();
-    try {
-      await fn(loop);
-    } finally {
-      loop.close();
-    }
-    assert.equal(await settledFds(before), before, "no descriptor leaked");
-    const after = _liveSslObjects();
-    assert.equal([after.ssl, after.bio], [live.ssl, live.bio], "no SSL or BIO object leaked");
-  });
+const t = tlsTest;
 
 async function expectRejects(loop: EventLoop, fut: PromiseLike<unknown>, cls: new (...a: never[]) => Error, re?: RegExp): Promise<Error> {
   try {

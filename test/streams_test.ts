@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import {
   BrokenPipeError, CancelledError, ConnectionAbortedError, ConnectionRefusedError, ConnectionResetError, currentTask,
   type EventLoop, FlowControlMixin, IncompleteReadError, LimitOverrunError, newEventLoop, openConnection, openUnixConnection,
-  PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER, RuntimeError, type Server, sleep, SO_LINGER, type Socket, SOL_SOCKET, SSLContext,
+  RuntimeError, type Server, sleep, SO_LINGER, type Socket, SOL_SOCKET, SSLContext,
   startServer, startUnixServer, StreamReader, StreamReaderProtocol, StreamWriter, timeout, TimeoutError, ValueError,
 } from "../mod.ts";
 import { ByteBuffer } from "../src/byte_buffer.ts";
@@ -20,6 +20,7 @@ import { _liveSslObjects } from "../src/ssl.ts";
 import { assertClean, captureExceptions, loopTest, rejection, rejects, settledFds, spin } from "./_helpers.ts";
 import { concat, dec, enc, pattern, sha256, tempSocketPath } from "./_net.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
+import { tlsContexts, port } from "./_tls_kit.ts";
 
 let pki: TestPki;
 
@@ -33,17 +34,7 @@ test.after(async () => {
   await removeTestPki(pki);
 });
 
-function serverContext(): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-  ctx.loadCertChain(pki.serverCert, pki.serverKey);
-  return ctx;
-}
-
-function clientContext(): SSLContext {
-  const ctx = new SSLContext(PROTOCOL_TLS_CLIENT);
-  ctx.loadVerifyLocations(pki.caFile);
-  return ctx;
-}
+const { serverContext, clientContext } = tlsContexts(() => pki);
 
 /** A unit test: the body runs as the main task of a fresh loop, which must be left clean. */
 const unit = (name: string, fn: (loop: EventLoop) => Promise<void>) => loopTest(name, fn, { inTask: true, clean: true });
@@ -75,9 +66,6 @@ function net(name: string, fn: (loop: EventLoop) => Promise<void>, guardMs = 20_
   });
 }
 
-function port(server: Server): number {
-  return (server.sockets[0].getsockname() as [string, number])[1];
-}
 
 const b = (s: string): Uint8Array => enc.encode(s);
 const s = (u: Uint8Array): string => dec.decode(u);
