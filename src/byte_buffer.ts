@@ -6,10 +6,15 @@
  * reallocating.
  * @internal
  */
+/** Storage of a buffer whose adopted chunk was handed on: the next push allocates. */
+const NO_STORAGE = new Uint8Array(0);
+
 export class ByteBuffer {
   /** @internal */ _buf: Uint8Array;
   /** @internal */ _start = 0;
   /** @internal */ _end = 0;
+  /** @internal the storage is a chunk handed over by `adopt` (it may be given out whole again) */
+  _adopted = false;
 
   constructor(capacity = 1024) {
     this._buf = new Uint8Array(capacity);
@@ -27,6 +32,18 @@ export class ByteBuffer {
     this._end += n;
   }
 
+  /**
+   * Take `data` itself as the storage, without a copy; only when empty, and
+   * only for bytes nobody else holds (a transport's fresh copy). A `take`
+   * of all of it then returns it as it is.
+   */
+  adopt(data: Uint8Array): void {
+    this._buf = data;
+    this._start = 0;
+    this._end = data.length;
+    this._adopted = true;
+  }
+
   /** Put `data` back in front of what is buffered (a read whose reader never resumed). */
   unshift(data: Uint8Array): void {
     const n = data.length;
@@ -41,6 +58,7 @@ export class ByteBuffer {
     next.set(data, 0);
     next.set(rest, n);
     this._buf = next;
+    this._adopted = false;
     this._start = 0;
     this._end = n + rest.length;
   }
@@ -49,6 +67,14 @@ export class ByteBuffer {
   take(n: number): Uint8Array {
     const len = this.length;
     if (n > len) n = len;
+    if (this._adopted && this._start === 0 && n === this._buf.length) {
+      // The adopted chunk, whole: hand it on, and start over with fresh storage at the next push.
+      const whole = this._buf;
+      this._buf = NO_STORAGE;
+      this._start = this._end = 0;
+      this._adopted = false;
+      return whole;
+    }
     const out = this._buf.slice(this._start, this._start + n);
     this._start += n;
     if (this._start === this._end) this._start = this._end = 0;
@@ -64,7 +90,10 @@ export class ByteBuffer {
   clear(): void {
     this._start = this._end = 0;
     // A burst may have grown the storage a lot; do not keep it for an idle stream.
-    if (this._buf.length > 256 * 1024) this._buf = new Uint8Array(1024);
+    if (this._buf.length > 256 * 1024) {
+      this._buf = new Uint8Array(1024);
+      this._adopted = false;
+    }
   }
 
   /** The byte at `i` (from the front). */
@@ -106,9 +135,10 @@ export class ByteBuffer {
       // Enough room once the live bytes move down (and moving them is cheap).
       this._buf.copyWithin(0, this._start, this._end);
     } else {
-      const next = new Uint8Array(Math.max(this._buf.length * 2, len + n));
+      const next = new Uint8Array(Math.max(this._buf.length * 2, len + n, 1024));
       next.set(this._buf.subarray(this._start, this._end), 0);
       this._buf = next;
+      this._adopted = false;
     }
     this._start = 0;
     this._end = len;

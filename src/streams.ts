@@ -241,6 +241,11 @@ export class StreamReader implements WaiterOwner {
     if (this._eof) throw new RuntimeError("feedData() after feedEof()");
     if (bytes.length === 0) return;
     this._buffer.push(bytes);
+    this._fed();
+  }
+
+  /** @internal bytes went into the buffer: wake the waiting read, pause reading above twice the limit */
+  _fed(): void {
     this._wakeup();
     // A read still waiting would resume the transport at once (asyncio's _wait_for_data): no pause then.
     if (this._transport !== null && !this._paused && this._pending === null && this._buffer.length > 2 * this._limit) {
@@ -268,6 +273,12 @@ export class StreamReader implements WaiterOwner {
     ) {
       this._pending = null;
       this._hand(p.waiter, data);
+      return;
+    }
+    if (this._buffer.length === 0 && data.length > 0 && !this._eof) {
+      // Kept as it is: a read of all of it later hands it on without a copy.
+      this._buffer.adopt(data);
+      this._fed();
       return;
     }
     this.feedData(data);

@@ -1108,6 +1108,42 @@ unit("StreamReader.fromReadable: a source slower than the reader, and one faster
   assert.is((await waiting).length, 0, "EOF, not a read that never ends");
 });
 
+unit("ByteBuffer: an adopted chunk is handed on whole without a copy, and copied only when it must be", async () => {
+  const buf = new ByteBuffer();
+  const chunk = b("hello world");
+  buf.adopt(chunk);
+  assert.is(buf.take(100), chunk, "all of it: the same array");
+  assert.is(buf.length, 0);
+  buf.push(b("ab"));
+  assert.is(s(buf.take(2)), "ab", "storage after handing on works");
+  const again = b("0123456789");
+  buf.adopt(again);
+  const head = buf.take(4);
+  assert.is.not(head, again);
+  assert.is(s(head), "0123");
+  buf.push(b("xyz"));
+  buf.unshift(head);
+  assert.is(s(buf.take(100)), "0123456789xyz");
+  assert.is(s(again), "0123456789", "the adopted chunk's bytes were never overwritten while it was handed on");
+});
+
+// A transport's chunk arrives while no read waits, then one read takes it: no copy.
+unit("StreamReader: a transport's chunk read whole is the chunk itself; partial reads and feedData still copy", async () => {
+  const r = new StreamReader();
+  const chunk = b("one\ntwo\n");
+  r._feedOwned(chunk);
+  assert.is(await r.read(1000), chunk);
+  const mine = b("abc");
+  r.feedData(mine);
+  const got = await r.read(1000);
+  assert.is.not(got, mine, "feedData copies: the caller may reuse its buffer");
+  assert.is(s(got), "abc");
+  const c2 = b("line\nrest");
+  r._feedOwned(c2);
+  assert.is(s(await r.readline()), "line\n");
+  assert.is(s(await r.read(100)), "rest");
+});
+
 unit("ByteBuffer: a search looks at the live bytes only (not the stale storage after a burst)", async () => {
   const buf = new ByteBuffer();
   buf.push(pattern(32 * 1024 * 1024, 2).map((x) => (x === 10 ? 11 : x)));
