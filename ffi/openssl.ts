@@ -59,6 +59,12 @@ export const libsslSymbols = def({
   // int SSL_select_next_proto(unsigned char **out, unsigned char *outlen, const unsigned char *server,
   //                           unsigned int server_len, const unsigned char *client, unsigned int client_len)
   SSL_select_next_proto: { params: ["ptr", "ptr", "buf", "u32", "ptr", "u32"], result: "i32" },
+  // long SSL_CTX_callback_ctrl(SSL_CTX *ctx, int cmd, void (*fp)(void)): SSL_CTX_set_tlsext_servername_callback
+  SSL_CTX_callback_ctrl: { params: ["ptr", "i32", "ptr"], result: "ssize" },
+  // const char *SSL_get_servername(const SSL *s, const int type): the client's SNI name, or NULL
+  SSL_get_servername: { params: ["ptr", "i32"], result: "cstr" },
+  // SSL_CTX *SSL_set_SSL_CTX(SSL *ssl, SSL_CTX *ctx): switch a server connection's certificate (SNI)
+  SSL_set_SSL_CTX: { params: ["ptr", "ptr"], result: "ptr" },
 
   // SSL *SSL_new(SSL_CTX *ctx)
   SSL_new: { params: ["ptr"], result: "ptr" },
@@ -208,6 +214,9 @@ export const libcryptoSymbols = def({
   X509_OBJECT_get0_X509: { params: ["ptr"], result: "ptr" },
   // int X509_check_ca(X509 *x): non-zero for a CA certificate
   X509_check_ca: { params: ["ptr"], result: "i32" },
+  // size_t OPENSSL_strlcpy(char *dst, const char *src, size_t size): writes the servername
+  // callback's `int *al` out-value (the one C pointer we must write through; see ssl.ts)
+  OPENSSL_strlcpy: { params: ["ptr", "buf", "usize"], result: "ssize", optional: true },
 });
 
 export type LibsslSymbols = typeof libsslSymbols;
@@ -296,7 +305,10 @@ export const X509_LU_CRL = 2;
 export const BIO_C_SET_BUF_MEM_EOF_RETURN = 130;
 
 export const SSL_TLSEXT_ERR_OK = 0;
+export const SSL_TLSEXT_ERR_ALERT_FATAL = 2;
 export const SSL_TLSEXT_ERR_NOACK = 3;
+/** SSL_CTX_callback_ctrl command behind SSL_CTX_set_tlsext_servername_callback. */
+export const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
 export const OPENSSL_NPN_NEGOTIATED = 1;
 
 export const X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS = 0x4;

@@ -84,6 +84,8 @@ import {
   SSL_OP_NO_TLSv1_2,
   SSL_OP_NO_TLSv1_3,
   SSL_R_CERTIFICATE_VERIFY_FAILED,
+  SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+  SSL_TLSEXT_ERR_ALERT_FATAL,
   SSL_TLSEXT_ERR_NOACK,
   SSL_TLSEXT_ERR_OK,
   SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
@@ -201,6 +203,76 @@ export const VERIFY_ALLOW_PROXY_CERTS = 0x40;
 export const VERIFY_X509_TRUSTED_FIRST = 0x8000;
 /** Trust an intermediate CA in the trust store as an anchor (set by createDefaultContext, as Python 3.13). */
 export const VERIFY_X509_PARTIAL_CHAIN = 0x80000;
+
+// TLS alert descriptions (Python's `ssl.ALERT_DESCRIPTION_*`, RFC 8446 §6): what an `sniCallback` returns to abort the handshake.
+/** close_notify (0). */
+export const ALERT_DESCRIPTION_CLOSE_NOTIFY = 0;
+/** unexpected_message (10). */
+export const ALERT_DESCRIPTION_UNEXPECTED_MESSAGE = 10;
+/** bad_record_mac (20). */
+export const ALERT_DESCRIPTION_BAD_RECORD_MAC = 20;
+/** record_overflow (22). */
+export const ALERT_DESCRIPTION_RECORD_OVERFLOW = 22;
+/** decompression_failure (30). */
+export const ALERT_DESCRIPTION_DECOMPRESSION_FAILURE = 30;
+/** handshake_failure (40): no acceptable set of parameters; also what the handshake is aborted with when an `sniCallback` throws (as Python). */
+export const ALERT_DESCRIPTION_HANDSHAKE_FAILURE = 40;
+/** bad_certificate (42). */
+export const ALERT_DESCRIPTION_BAD_CERTIFICATE = 42;
+/** unsupported_certificate (43). */
+export const ALERT_DESCRIPTION_UNSUPPORTED_CERTIFICATE = 43;
+/** certificate_revoked (44). */
+export const ALERT_DESCRIPTION_CERTIFICATE_REVOKED = 44;
+/** certificate_expired (45). */
+export const ALERT_DESCRIPTION_CERTIFICATE_EXPIRED = 45;
+/** certificate_unknown (46). */
+export const ALERT_DESCRIPTION_CERTIFICATE_UNKNOWN = 46;
+/** illegal_parameter (47). */
+export const ALERT_DESCRIPTION_ILLEGAL_PARAMETER = 47;
+/** unknown_ca (48). */
+export const ALERT_DESCRIPTION_UNKNOWN_CA = 48;
+/** access_denied (49): the peer is not allowed in. */
+export const ALERT_DESCRIPTION_ACCESS_DENIED = 49;
+/** decode_error (50). */
+export const ALERT_DESCRIPTION_DECODE_ERROR = 50;
+/** decrypt_error (51). */
+export const ALERT_DESCRIPTION_DECRYPT_ERROR = 51;
+/** protocol_version (70). */
+export const ALERT_DESCRIPTION_PROTOCOL_VERSION = 70;
+/** insufficient_security (71). */
+export const ALERT_DESCRIPTION_INSUFFICIENT_SECURITY = 71;
+/** internal_error (80): what the handshake is aborted with when an `sniCallback` returns neither null nor an alert number (as Python). */
+export const ALERT_DESCRIPTION_INTERNAL_ERROR = 80;
+/** user_canceled (90). */
+export const ALERT_DESCRIPTION_USER_CANCELLED = 90;
+/** no_renegotiation (100). */
+export const ALERT_DESCRIPTION_NO_RENEGOTIATION = 100;
+/** unsupported_extension (110). */
+export const ALERT_DESCRIPTION_UNSUPPORTED_EXTENSION = 110;
+/** certificate_unobtainable (111). */
+export const ALERT_DESCRIPTION_CERTIFICATE_UNOBTAINABLE = 111;
+/** unrecognized_name (112): the server has no certificate for the name the client asked for. */
+export const ALERT_DESCRIPTION_UNRECOGNIZED_NAME = 112;
+/** bad_certificate_status_response (113). */
+export const ALERT_DESCRIPTION_BAD_CERTIFICATE_STATUS_RESPONSE = 113;
+/** bad_certificate_hash_value (114). */
+export const ALERT_DESCRIPTION_BAD_CERTIFICATE_HASH_VALUE = 114;
+/** unknown_psk_identity (115). */
+export const ALERT_DESCRIPTION_UNKNOWN_PSK_IDENTITY = 115;
+
+/**
+ * A server's SNI callback (Python's `SSLContext.sni_callback`): called once
+ * the client's hello is known, before the certificate is chosen, with the
+ * connection, the name the client asked for (null when it sent none) and
+ * the context the callback belongs to. It may switch certificates by
+ * setting `sslObject.context` to another server context. Return null or
+ * undefined to go on, or an `ALERT_DESCRIPTION_*` number to abort the
+ * handshake with that alert. If it throws, the handshake is aborted with
+ * a handshake_failure alert (internal_error for a return value that is
+ * neither, as Python) and the exception goes to the loop's exception
+ * handler.
+ */
+export type SNICallback = (sslObject: SSLObject, serverName: string | null, context: SSLContext) => number | null | undefined | void;
 
 /** Python 3.10+'s default cipher list (TLS 1.2 and below; TLS 1.3 suites are OpenSSL's). */
 const DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM";
@@ -405,6 +477,8 @@ interface ContextState {
   /** The ALPN list in wire format, read by the server's selection callback. */
   alpn: Uint8Array | null;
   alpnCallback: NativeCallback | null;
+  /** The C servername callback that runs the context's `sniCallback`. */
+  sniCallback: NativeCallback | null;
 }
 
 /** How many OpenSSL objects we made and have not freed yet (see {@link _liveSslObjects}). */
@@ -425,7 +499,15 @@ const contextFinalizer = new FinalizationRegistry<ContextState>((state) => {
   lib?.ssl.SSL_CTX_free(state.ctx);
   live.ctx--;
   state.alpnCallback?.close();
+  state.sniCallback?.close();
 });
+
+/**
+ * The connection inside SSL_do_handshake/SSL_read right now: the servername
+ * callback runs synchronously inside those calls, and tells its SSLObject
+ * by this (pointers are opaque, so the SSL* it gets cannot be looked up).
+ */
+let activeObject: SSLObject | null = null;
 
 /**
  * Settings shared by TLS connections (Python's `ssl.SSLContext`): the
@@ -454,6 +536,7 @@ export class SSLContext {
   #state: ContextState;
   #checkHostname: boolean;
   #verifyMode: number;
+  #sniCallback: SNICallback | null = null;
 
   /**
    * A context with Python's defaults for `protocol`: `options` OP_ALL,
@@ -473,7 +556,7 @@ export class SSLContext {
     live.ctx++;
     this.protocol = protocol;
     this._ctx = ctx;
-    this.#state = { ctx, alpn: null, alpnCallback: null };
+    this.#state = { ctx, alpn: null, alpnCallback: null, sniCallback: null };
     contextFinalizer.register(this, this.#state);
     // Python's defaults on top of OpenSSL's own (middlebox compatibility): bug workarounds,
     // no SSLv3, no compression, the server's cipher order (0x82520050 with OpenSSL 3);
@@ -870,6 +953,85 @@ export class SSLContext {
     }
   }
 
+  /**
+   * The server's SNI callback (Python's `SSLContext.sni_callback`), or
+   * null: see {@link SNICallback}. Called on the server side once the
+   * client's hello has arrived, before the certificate is chosen, also when
+   * the client sent no name (then with null). Setting a non-function is a
+   * TypeError; a client context (PROTOCOL_TLS_CLIENT) cannot have one
+   * (ValueError).
+   *
+   * @example
+   * ```ts
+   * import { ALERT_DESCRIPTION_UNRECOGNIZED_NAME, PROTOCOL_TLS_SERVER, SSLContext } from "tsyncio";
+   *
+   * const other = new SSLContext(PROTOCOL_TLS_SERVER);
+   * other.loadCertChain("/tmp/b.pem", "/tmp/b.key");
+   * const main = new SSLContext(PROTOCOL_TLS_SERVER);
+   * main.loadCertChain("/tmp/a.pem", "/tmp/a.key");
+   * main.sniCallback = (sslObject, name) => {
+   *   if (name === "b.test") sslObject.context = other;
+   *   else if (name !== "a.test") return ALERT_DESCRIPTION_UNRECOGNIZED_NAME;
+   * };
+   * ```
+   */
+  get sniCallback(): SNICallback | null {
+    return this.#sniCallback;
+  }
+
+  set sniCallback(fn: SNICallback | null) {
+    if (this.protocol === PROTOCOL_TLS_CLIENT) throw new ValueError("sniCallback cannot be set on a PROTOCOL_TLS_CLIENT context");
+    if (fn === undefined) fn = null;
+    if (fn !== null && typeof fn !== "function") throw new TypeError(`not a callable object: ${formatValue(fn)}`);
+    const o = openssl();
+    const state = this.#state;
+    if (fn !== null && state.sniCallback === null) {
+      // int servername_cb(SSL *s, int *al, void *arg): held by the context's state, which must
+      // not keep the context alive, hence the WeakRef.
+      const ref = new WeakRef<SSLContext>(this);
+      state.sniCallback = native.makeCallback(["ptr", "ptr", "ptr"], "i32", (ssl: Pointer, al: Pointer): number => {
+        const ctx = ref.deref();
+        const obj = activeObject;
+        const cb = ctx === undefined ? null : ctx.#sniCallback;
+        if (!ctx || !cb || obj === null || !obj.serverSide) return SSL_TLSEXT_ERR_OK;
+        // Never let a JavaScript exception unwind through OpenSSL. The alerts are Python's:
+        // handshake_failure when the callback throws, internal_error for a bad return value.
+        let alert: number;
+        try {
+          const name: string | null = o.ssl.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) || null;
+          obj._setServerName(name);
+          const r = cb(obj, name, ctx);
+          if (r === null || r === undefined) return SSL_TLSEXT_ERR_OK;
+          if (typeof r === "number" && Number.isInteger(r) && r >= 0 && r <= 255) {
+            alert = r;
+          } else {
+            obj._sniError = {
+              error: new TypeError(`sniCallback must return null or an ALERT_DESCRIPTION_* number, got ${formatValue(r)}`),
+            };
+            alert = ALERT_DESCRIPTION_INTERNAL_ERROR;
+          }
+        } catch (e) {
+          obj._sniError = { error: e };
+          alert = ALERT_DESCRIPTION_HANDSHAKE_FAILURE;
+        }
+        try {
+          // OpenSSL sends the alert in *al, which starts as unrecognized_name (112): writing
+          // its low byte (and a NUL after it) sets any alert 0..255 (the platforms are little-endian).
+          const b = new Uint8Array(new ArrayBuffer(4));
+          b[0] = alert;
+          o.crypto.OPENSSL_strlcpy?.(al, b, 2);
+        } catch {
+          // the alert stays unrecognized_name
+        }
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+      });
+    }
+    if (state.sniCallback !== null) {
+      o.ssl.SSL_CTX_callback_ctrl(this._ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, fn !== null ? state.sniCallback.pointer : null);
+    }
+    this.#sniCallback = fn;
+  }
+
   /** Restrict the TLS 1.2-and-below cipher suites (OpenSSL's cipher list syntax). */
   setCiphers(ciphers: string): void {
     if (typeof ciphers !== "string") throw new TypeError(`ciphers must be a string, got ${formatValue(ciphers)}`);
@@ -1065,8 +1227,7 @@ function oidName(oid: string): string {
  * handshake completes and stay readable after the connection is gone.
  */
 export class SSLObject {
-  /** The context the connection was made from (Python's `SSLObject.context`). */
-  readonly context: SSLContext;
+  #context: SSLContext;
   /** True on the accepting side (Python's `SSLObject.server_side`). */
   readonly serverSide: boolean;
   /** The name the client asked for (SNI) and verifies; null on servers. */
@@ -1085,6 +1246,9 @@ export class SSLObject {
   #reused = false;
   /** The client's session, kept when the connection is freed. */
   #lastSession: SSLSession | null = null;
+  #serverName: string | null = null;
+  /** @internal what the context's sniCallback threw during this connection's handshake, until sslproto reports it */
+  _sniError: { error: unknown } | null = null;
 
   /** @internal made by SSLContext._wrap */
   constructor(context: SSLContext, serverSide: boolean, serverHostname: string | null) {
@@ -1095,7 +1259,7 @@ export class SSLObject {
     if (!serverSide && context.checkHostname && !serverHostname) throw new ValueError("checkHostname requires serverHostname");
     const o = openssl();
     this.#o = o;
-    this.context = context;
+    this.#context = context;
     this.serverSide = serverSide;
     this.serverHostname = serverHostname;
     o.crypto.ERR_clear_error();
@@ -1131,6 +1295,47 @@ export class SSLObject {
         throw queueError(undefined, `invalid serverHostname ${formatValue(serverHostname)}`);
       }
     }
+  }
+
+  /**
+   * The context the connection uses (Python's `SSLObject.context`): the
+   * one it was made from, unless an `sniCallback` switched it. Setting it
+   * (server side, from the context's {@link SSLContext.sniCallback}, before
+   * the certificate is chosen) switches the connection to the other
+   * context's certificate and key (SSL_set_SSL_CTX). TypeError for a value
+   * that is not an SSLContext, ValueError on the client side.
+   */
+  get context(): SSLContext {
+    return this.#context;
+  }
+
+  set context(ctx: SSLContext) {
+    if (!(ctx instanceof SSLContext)) throw new TypeError(`The value must be a SSLContext, got ${formatValue(ctx)}`);
+    if (!this.serverSide) throw new ValueError("the context of a client-side SSLObject cannot be switched");
+    const ssl = this.#ssl;
+    if (ssl === null) throw new ValueError("the TLS connection is closed");
+    const o = this.#o;
+    o.crypto.ERR_clear_error();
+    if (native.isNull(o.ssl.SSL_set_SSL_CTX(ssl, ctx._ctx))) throw queueError();
+    this.#context = ctx;
+  }
+
+  /**
+   * The server name of the connection: on the server side the name the
+   * client asked for with SNI (null when it sent none, or before its hello
+   * arrived); on the client side its `serverHostname`.
+   */
+  get serverName(): string | null {
+    if (!this.serverSide) return this.serverHostname;
+    if (this.#serverName === null && this.#ssl !== null) {
+      this.#serverName = this.#o.ssl.SSL_get_servername(this.#ssl, TLSEXT_NAMETYPE_host_name) || null;
+    }
+    return this.#serverName;
+  }
+
+  /** @internal the name the servername callback read */
+  _setServerName(name: string | null): void {
+    this.#serverName = name;
   }
 
   /** A short description for logs: the side and the server name. */
@@ -1257,7 +1462,9 @@ export class SSLObject {
     const o = this.#o;
     this.#started = true;
     o.crypto.ERR_clear_error();
+    activeObject = this;
     const r = o.ssl.SSL_do_handshake(ssl);
+    activeObject = null;
     if (r === 1) {
       this.#handshakeDone(ssl);
       return true;
@@ -1296,7 +1503,10 @@ export class SSLObject {
     const ssl = this.#ssl;
     if (ssl === null) return -1;
     const o = this.#o;
+    // (A TLS 1.2 renegotiation runs the servername callback inside SSL_read.)
+    activeObject = this;
     const n = o.ssl.SSL_read(ssl, offset === 0 ? buf : buf.subarray(offset), len);
+    activeObject = null;
     if (n > 0) return n;
     const err = o.ssl.SSL_get_error(ssl, n);
     if (err === SSL_ERROR_WANT_READ || err === SSL_ERROR_WANT_WRITE) return -1;
@@ -1342,6 +1552,9 @@ export class SSLObject {
       this.#reused = this.#o.ssl.SSL_session_reused(this.#ssl) === 1;
       const p = this.#o.ssl.SSL_get1_session(this.#ssl);
       if (!native.isNull(p)) this.#lastSession = new SSLSession(p, this.context);
+    }
+    if (this.serverSide && this.#serverName === null && this.#started) {
+      this.#serverName = this.#o.ssl.SSL_get_servername(this.#ssl, TLSEXT_NAMETYPE_host_name) || null;
     }
     sslFinalizer.unregister(this);
     this.#o.ssl.SSL_free(this.#ssl);

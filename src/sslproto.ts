@@ -504,6 +504,7 @@ export class SSLProtocol implements AnyProtocol {
     try {
       done = this._sslObject._handshake();
     } catch (e) {
+      this._reportSniError();
       this._onHandshakeComplete(e as Error);
       return;
     }
@@ -688,8 +689,26 @@ export class SSLProtocol implements AnyProtocol {
       else this._processOutgoing();
       this._controlSslReading();
     } catch (e) {
+      this._reportSniError();
       this._fatalError(e, "Fatal error on SSL protocol");
     }
+  }
+
+  /**
+   * @internal the context's sniCallback threw or returned a bad value
+   * (inside OpenSSL, which aborted the handshake with an alert): hand the
+   * exception to the loop's exception handler
+   */
+  _reportSniError(): void {
+    const failed = this._sslObject._sniError;
+    if (failed === null) return;
+    this._sslObject._sniError = null;
+    this._loop.callExceptionHandler({
+      message: "Exception in the SSLContext's sniCallback: the TLS handshake was aborted",
+      exception: failed.error,
+      transport: this._transport,
+      protocol: this,
+    });
   }
 
   /** @internal into the application's own buffer, as full as the data allows */

@@ -258,3 +258,16 @@ export async function removeTestPki(pki: TestPki): Promise<void> {
   const { rmSync } = await import("node:fs");
   rmSync(pki.dir, { recursive: true, force: true });
 }
+
+/**
+ * Another server certificate from the test PKI's trusted CA for the DNS
+ * names `dns` (subject CN the first of them), written as `<file>.pem`
+ * (leaf then CA) and `<file>.key` in the PKI's directory.
+ */
+export async function issueServerCert(pki: TestPki, file: string, dns: string[]): Promise<{ cert: string; key: string }> {
+  if (!pki.ca) throw new Error("the test PKI has no CA to sign with");
+  const leaf = await issue({ cn: dns[0], dns, usage: "server", issuer: pki.ca });
+  writeFileSync(`${pki.dir}/${file}.pem`, leaf.certPem + pki.caPem);
+  writeFileSync(`${pki.dir}/${file}.key`, leaf.keyPem);
+  return { cert: `${pki.dir}/${file}.pem`, key: `${pki.dir}/${file}.key` };
+}
