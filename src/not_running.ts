@@ -20,14 +20,17 @@ interface Awaited {
 /** How long (ms) a stopped loop's future may be awaited before we speak, where the host cannot tell us it drained. */
 const GRACE_MS = 1000;
 
-const noted = new Set<WeakRef<Awaited>>();
+// Held strongly until the next check (at most 64): an await of a stopped
+// loop's future is often the only thing that leads to that future, and a
+// weak reference let the garbage collector take it before we could speak.
+const noted = new Set<Awaited>();
 let armed = false;
 let warned = false;
 
 /** `fut` is being awaited while its loop is not running. */
 export function noteAwaitWhileStopped(fut: Awaited): void {
   if (warned || noted.size >= 64) return;
-  noted.add(new WeakRef(fut));
+  noted.add(fut);
   if (!armed) {
     armed = true;
     native.onHostIdle(check, GRACE_MS);
@@ -37,10 +40,8 @@ export function noteAwaitWhileStopped(fut: Awaited): void {
 function check(): void {
   armed = false;
   let stuck: Awaited | null = null;
-  for (const ref of noted) {
-    const fut = ref.deref();
-    const loop = fut?.getLoop();
-    if (fut === undefined || fut.done() || loop!.isRunning()) noted.delete(ref);
+  for (const fut of noted) {
+    if (fut.done() || fut.getLoop().isRunning()) noted.delete(fut);
     else stuck ??= fut;
   }
   if (stuck === null) return;
