@@ -169,6 +169,8 @@ export const libcSymbols = {
   dlsym: { params: ["buf", "buf"], result: "ptr", optional: true, os: "linux" },
   // char ***_NSGetEnviron(void): macOS's way to reach `environ` from a shared library
   _NSGetEnviron: { params: [], result: "ptr", optional: true, os: "darwin" },
+  // char *getenv(const char *name): the live environment (what children inherit), or NULL
+  getenv: { params: ["buf"], result: "ptr" },
 } as const;
 libcSymbols satisfies Record<string, SymbolDef>;
 

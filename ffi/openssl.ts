@@ -141,6 +141,27 @@ export const libsslSymbols = def({
   SSL_SESSION_get_ticket_lifetime_hint: { params: ["ptr"], result: "i64" },
   // int SSL_SESSION_is_resumable(const SSL_SESSION *s)
   SSL_SESSION_is_resumable: { params: ["ptr"], result: "i32" },
+
+  // void SSL_CTX_set_keylog_callback(SSL_CTX *ctx, void (*cb)(const SSL *ssl, const char *line)) (1.1.1+)
+  SSL_CTX_set_keylog_callback: { params: ["ptr", "ptr"], result: "void", optional: true },
+  // void SSL_set_post_handshake_auth(SSL *ssl, int val) (1.1.1+): a client offers TLS 1.3 post-handshake auth
+  SSL_set_post_handshake_auth: { params: ["ptr", "i32"], result: "void", optional: true },
+  // int SSL_verify_client_post_handshake(SSL *ssl) (1.1.1+): a server asks for the client's certificate
+  SSL_verify_client_post_handshake: { params: ["ptr"], result: "i32", optional: true },
+  // int SSL_get_verify_mode(const SSL *ssl)
+  SSL_get_verify_mode: { params: ["ptr"], result: "i32" },
+  // void SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb callback)
+  SSL_set_verify: { params: ["ptr", "i32", "ptr"], result: "void" },
+  // SSL_verify_cb SSL_get_verify_callback(const SSL *ssl)
+  SSL_get_verify_callback: { params: ["ptr"], result: "ptr" },
+  // STACK_OF(SSL_CIPHER) *SSL_get_ciphers(const SSL *ssl): ours, in preference order
+  SSL_get_ciphers: { params: ["ptr"], result: "ptr" },
+  // STACK_OF(SSL_CIPHER) *SSL_get_client_ciphers(const SSL *ssl): what the client offered (servers only)
+  SSL_get_client_ciphers: { params: ["ptr"], result: "ptr" },
+  // uint32_t SSL_CIPHER_get_id(const SSL_CIPHER *c)
+  SSL_CIPHER_get_id: { params: ["ptr"], result: "u32" },
+  // int SSL_CTX_set0_tmp_dh_pkey(SSL_CTX *ctx, EVP_PKEY *dhpkey) (3.0+): takes the key on success
+  SSL_CTX_set0_tmp_dh_pkey: { params: ["ptr", "ptr"], result: "i32", optional: true },
 });
 
 export const libcryptoSymbols = def({
@@ -216,6 +237,16 @@ export const libcryptoSymbols = def({
   X509_check_ca: { params: ["ptr"], result: "i32" },
   // size_t OPENSSL_strlcpy(char *dst, const char *src, size_t size): writes the servername
   // callback's `int *al` out-value (the one C pointer we must write through; see ssl.ts)
+  // BIO *BIO_new_file(const char *filename, const char *mode): errno lands in the error queue (ERR_LIB_SYS)
+  BIO_new_file: { params: ["buf", "buf"], result: "ptr" },
+  // EVP_PKEY *PEM_read_bio_Parameters(BIO *bp, EVP_PKEY **x)
+  PEM_read_bio_Parameters: { params: ["ptr", "buf"], result: "ptr" },
+  // int EVP_PKEY_is_a(const EVP_PKEY *pkey, const char *name) (3.0+)
+  EVP_PKEY_is_a: { params: ["ptr", "buf"], result: "i32", optional: true },
+  // void EVP_PKEY_free(EVP_PKEY *key)
+  EVP_PKEY_free: { params: ["ptr"], result: "void" },
+  // int OBJ_sn2nid(const char *sn)
+  OBJ_sn2nid: { params: ["buf"], result: "i32" },
   OPENSSL_strlcpy: { params: ["ptr", "buf", "usize"], result: "ssize", optional: true },
 });
 
@@ -248,6 +279,8 @@ export const SSL_FILETYPE_PEM = 1;
 export const SSL_VERIFY_NONE = 0;
 export const SSL_VERIFY_PEER = 1;
 export const SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 2;
+/** Ask for the client's certificate only after the handshake (TLS 1.3), when the server says so. */
+export const SSL_VERIFY_POST_HANDSHAKE = 0x8;
 
 /** SSL_ctrl / SSL_CTX_ctrl commands behind OpenSSL's macros. */
 export const SSL_CTRL_MODE = 33;
@@ -257,6 +290,11 @@ export const SSL_CTRL_SET_MAX_PROTO_VERSION = 124;
 export const SSL_CTRL_GET_MIN_PROTO_VERSION = 130;
 export const SSL_CTRL_GET_MAX_PROTO_VERSION = 131;
 export const TLSEXT_NAMETYPE_host_name = 0;
+/** SSL_CTX_ctrl command behind SSL_CTX_set1_groups (parg: an int array of NIDs). */
+export const SSL_CTRL_SET_GROUPS = 91;
+/** BIO_ctrl commands: BIO_flush, BIO_tell on a file BIO. */
+export const BIO_CTRL_FLUSH = 11;
+export const BIO_C_FILE_TELL = 133;
 
 /** SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: a retried SSL_write may pass the same bytes at another address. */
 export const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;

@@ -322,6 +322,9 @@ export class SSLProtocol implements AnyProtocol {
     this._shutdownTimeout = options.shutdownTimeout ?? SSL_SHUTDOWN_TIMEOUT;
     this._appState = options.callConnectionMade === false ? APP_CON_MADE : APP_INIT;
     this._sslObject = sslContext._wrap(serverSide, this._serverHostname);
+    this._sslObject._postHandshakeRequested = () => {
+      if (this._state === WRAPPED) this._processOutgoing();
+    };
     if (options.session != null) {
       try {
         this._sslObject.session = options.session;
