@@ -1181,6 +1181,38 @@ function writeKeylog(o: OpenSSL, bio: Pointer, text: string): void {
   o.crypto.BIO_ctrl(bio, BIO_CTRL_FLUSH, 0, null);
 }
 
+/**
+ * A host name as it goes on the wire (SNI) and is checked against the
+ * certificate: internationalized labels as IDNA A-labels
+ * ("bücher.example" → "xn--bcher-kva.example"), ASCII labels unchanged,
+ * as Python's "idna" codec does. Addresses pass through. The A-labels
+ * follow IDNA 2008 (the WHATWG URL parser's), so "ß" stays distinct
+ * where Python's IDNA 2003 codec maps it to "ss".
+ */
+function idnaHostname(name: string): string {
+  if (parseNumericAddress(name) !== null) return name;
+  const labels = name.split(".");
+  // A trailing dot (the root) is allowed, as in Python.
+  const last = labels.length > 1 && labels[labels.length - 1] === "" ? labels.length - 1 : labels.length;
+  for (let i = 0; i < last; i++) {
+    let label = labels[i];
+    if (label === "") throw new ValueError(`serverHostname ${formatValue(name)} has an empty label`);
+    // deno-lint-ignore no-control-regex
+    if (/[^\x00-\x7f]/.test(label)) {
+      let encoded: string;
+      try {
+        encoded = new URL(`http://${label}/`).hostname;
+      } catch {
+        throw new ValueError(`serverHostname ${formatValue(name)} is not a valid internationalized host name`);
+      }
+      if (encoded.includes(".")) throw new ValueError(`serverHostname ${formatValue(name)} is not a valid internationalized host name`);
+      labels[i] = label = encoded;
+    }
+    if (label.length > 63) throw new ValueError(`serverHostname ${formatValue(name)} has a label longer than 63 characters`);
+  }
+  return labels.join(".");
+}
+
 /** Python's description of a cipher: [name, protocol version, secret bits]. */
 function cipherTuple(o: OpenSSL, c: Pointer): [string, string, number] {
   return [o.ssl.SSL_CIPHER_get_name(c), o.ssl.SSL_CIPHER_get_version(c), o.ssl.SSL_CIPHER_get_bits(c, null)];
@@ -1400,6 +1432,7 @@ export class SSLObject {
     if (serverHostname !== null && (serverHostname === "" || serverHostname.startsWith("."))) {
       throw new ValueError("serverHostname cannot be an empty string or start with a leading dot.");
     }
+    if (serverHostname !== null) serverHostname = idnaHostname(serverHostname);
     if (!serverSide && context.checkHostname && !serverHostname) throw new ValueError("checkHostname requires serverHostname");
     const o = openssl();
     this.#o = o;

@@ -401,7 +401,7 @@ t("verifyClientPostHandshake on a TLS 1.2 connection: SSLError WRONG_SSL_VERSION
 
 t("sharedCiphers: on the server, its ciphers the client offered, in its order; null on the client", async (loop) => {
   const { server, conns } = await listen(loop, serverContext());
-  const c = await sClient(loop, port(server), ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA"]);
+  const c = await sClient(loop, port(server), ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA"], true);
   try {
     await runUntil(loop, () => conns.length === 1, 10);
     const shared = conns[0].obj.sharedCiphers()!;
@@ -418,6 +418,35 @@ t("sharedCiphers: on the server, its ciphers the client offered, in its order; n
   assert.is(obj.sharedCiphers(), null, "a client has no view of the server's list");
   assert.is(conns[1].obj.sharedCiphers(), null, "a connection that is gone");
   await closeServer(loop, server);
+});
+
+// ---- internationalized server names ----
+
+t("serverHostname: IDNA A-labels on the wire (sniCallback sees them), ASCII as given; bad names are ValueErrors", async (loop) => {
+  const ctx = serverContext();
+  const seen: (string | null)[] = [];
+  ctx.sniCallback = (_obj, name) => void seen.push(name);
+  const { server } = await listen(loop, ctx);
+  const client = clientContext();
+  client.checkHostname = false;
+  client.verifyMode = 0; // CERT_NONE: the names below are not on the certificate
+  try {
+    for (const [given, wire] of [["bücher.localhost", "xn--bcher-kva.localhost"], ["Example.TEST", "Example.TEST"], ["пример.испытание.", "xn--e1afmkfd.xn--80akhbyknj4f."]]) {
+      const [tr, pr] = await loop.runUntilComplete(
+        loop.createConnection(() => new Recorder(), "127.0.0.1", port(server), { ssl: client, serverHostname: given }),
+      );
+      assert.is((tr.getExtraInfo("ssl_object") as SSLObject).serverHostname, wire);
+      tr.close();
+      await runUntil(loop, () => (pr as Recorder).lost !== undefined, 10);
+    }
+    assert.equal(seen, ["xn--bcher-kva.localhost", "Example.TEST", "xn--e1afmkfd.xn--80akhbyknj4f."]);
+    for (const bad of ["a..b", "bücher..x", "x".repeat(64) + ".com", "ü".repeat(70) + ".com"]) {
+      await loop.runUntilComplete(loop.createConnection(() => new Recorder(), "127.0.0.1", port(server), { ssl: client, serverHostname: bad }))
+        .then(() => assert.unreachable(bad), (e) => assert.ok(e instanceof ValueError, `${bad}: ${e}`));
+    }
+  } finally {
+    await closeServer(loop, server);
+  }
 });
 
 // ---- ECDH curves and DH parameters ----
