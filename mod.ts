@@ -142,6 +142,7 @@ export {
   CERT_OPTIONAL,
   CERT_REQUIRED,
   type CertStoreStats,
+  type CipherInfo,
   createDefaultContext,
   OP_ALL,
   OP_CIPHER_SERVER_PREFERENCE,

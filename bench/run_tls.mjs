@@ -12,6 +12,9 @@
 //   (hs) 16 concurrent loops of connect → full handshake (TLS 1.3, no
 //        resumption) → 1 byte echoed → close: handshakes/s, and the server's
 //        CPU time per handshake.
+//   (rs) the same loops, each offering the session ticket the server gave
+//        its previous connection: resumed handshakes/s, the server's CPU
+//        time per handshake, and the share the server actually resumed.
 // Servers: node:tls, Bun.listen({tls}), Deno.listenTls, Python asyncio with
 // ssl (/usr/bin/python3), and tsyncio (bench/tls/server_tsyncio.ts) on node,
 // bun, deno. When one client process is the bottleneck (its CPU near 100%),
@@ -212,6 +215,7 @@ const SERVERS = {
 const SCEN = [
   ["rt", ["--mode=pingpong", "--conns=32", "--size=1024"]],
   ["hs", ["--mode=handshake", "--conc=16"]],
+  ["rs", ["--mode=resume", "--conc=16"]],
 ];
 
 // ---- run, one server at a time ----
@@ -243,7 +247,7 @@ for (const name of selected) {
     let x = null;
     for (let i = 0; i < REPS && !st.exited; i++) {
       const y = await runJson(
-        pin(1, [process.execPath, join(root, "bench/tls/client.mjs"), ...argv, `--port=${st.port}`, `--pid=${st.child.pid}`, `--warmup=${key === "hs" ? Math.min(WARMUP, 0.5) : WARMUP}`, `--seconds=${SECONDS}`]),
+        pin(1, [process.execPath, join(root, "bench/tls/client.mjs"), ...argv, `--port=${st.port}`, `--pid=${st.child.pid}`, `--warmup=${key === "rt" ? WARMUP : Math.min(WARMUP, 0.5)}`, `--seconds=${SECONDS}`]),
         (WARMUP + SECONDS + 40) * 1000,
       );
       if (!x || (x.error && !y.error) || (!y.error && y.perSec > x.perSec)) x = y;
@@ -270,6 +274,9 @@ const COLS = [
   ["srv µs/hs", (r) => cell(r.hs, (x) => x.serverCpuUsPerOp.toFixed(0))],
   ["srv CPU ", (r) => cell(r.hs, (x) => `${Math.round(x.serverCpuFraction * 100)}%`)],
   ["client CPU ", (r) => cell(r.hs, (x) => `${Math.round(x.clientCpuFraction * 100)}%`)],
+  ["resumed/s", (r) => cell(r.rs, (x) => fmtK(x.perSec))],
+  ["srv µs/rs", (r) => cell(r.rs, (x) => x.serverCpuUsPerOp.toFixed(0))],
+  ["resumed", (r) => cell(r.rs, (x) => `${Math.round(x.resumedFraction * 100)}%`)],
 ];
 function table(header, body) {
   const all = [header, ...body];
@@ -282,7 +289,7 @@ text.push(`TLS echo benchmark (${new Date().toISOString()}; best of ${REPS} × $
 text.push(table(["server", ...COLS.map((c) => c[0].trim())], rows.map((n) => [LABEL[n], ...COLS.map(([, f]) => (results[n].error ? "failed" : f(results[n])))])));
 for (const n of rows) {
   const r = results[n];
-  const errs = r.error ? [r.error] : ["rt", "hs"].filter((k) => r[k]?.error).map((k) => `${k}: ${r[k].error}`);
+  const errs = r.error ? [r.error] : ["rt", "hs", "rs"].filter((k) => r[k]?.error).map((k) => `${k}: ${r[k].error}`);
   if (errs.length === 0) continue;
   text.push(`${LABEL[n]}: ${errs.join("; ")}`);
   const tail = (r.stderr ?? "").trim().split("\n").slice(-4).filter(Boolean).map((l) => `    | ${l.slice(0, 200)}`);
@@ -300,14 +307,17 @@ const tRows = rows.filter((n) => HOST[n]).map((n) => {
   const r = results[n], h = results[HOST[n]] ?? {}, a = results.asyncio ?? {};
   const rt = ratio(r.rt, h.rt, "perSec"), hs = ratio(r.hs, h.hs, "perSec");
   const rtCpu = ratio(r.rt, h.rt, "serverCpuUsPerOp"), hsCpu = ratio(r.hs, h.hs, "serverCpuUsPerOp");
+  const rs = ratio(r.rs, h.rs, "perSec"), rsCpu = ratio(r.rs, h.rs, "serverCpuUsPerOp");
   return [LABEL[n], fr(rt), mark(rt == null ? null : rt >= 0.995), fr(hs), mark(hs == null ? null : hs >= 0.9),
-    fr(rtCpu), fr(hsCpu), fr(ratio(r.rt, a.rt, "perSec")), fr(ratio(r.hs, a.hs, "perSec"))];
+    fr(rs), mark(rs == null ? null : rs >= 1), fr(rtCpu), fr(hsCpu), fr(rsCpu), fr(ratio(r.rt, a.rt, "perSec")), fr(ratio(r.hs, a.hs, "perSec"))];
 });
 if (tRows.length) {
   text.push("");
   text.push("Targets: tsyncio vs the same runtime's own TLS server in this run (CPU/op: lower is better)");
-  text.push(table(["", "rt/s vs host", "≥1×", "hs/s vs host", "≥0.9×", "CPU/rt vs host", "CPU/hs vs host", "rt/s vs asyncio", "hs/s vs asyncio"], tRows));
-  const sat = rows.some((n) => ["rt", "hs"].some((k) => results[n][k]?.clientCpuFraction > 0.9));
+  text.push(table(["", "rt/s vs host", "≥1×", "hs/s vs host", "≥0.9×", "resumed/s vs host", "≥1×", "CPU/rt vs host", "CPU/hs vs host", "CPU/rs vs host", "rt/s vs asyncio", "hs/s vs asyncio"], tRows));
+  const notResumed = rows.filter((n) => results[n].rs && !results[n].rs.error && results[n].rs.resumedFraction < 0.9);
+  if (notResumed.length) text.push(`(resumed below 90%: ${notResumed.map((n) => LABEL[n]).join(", ")}: those rows measure mostly full handshakes)`);
+  const sat = rows.some((n) => ["rt", "hs", "rs"].some((k) => results[n][k]?.clientCpuFraction > 0.9));
   if (sat) text.push("(client CPU ≥ 90%: the single node:tls client was the bottleneck there; compare server µs/op)");
 }
 text.push(`(run took ${((Date.now() - tRun) / 1000).toFixed(0)}s)`);

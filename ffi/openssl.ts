@@ -160,6 +160,21 @@ export const libsslSymbols = def({
   SSL_get_client_ciphers: { params: ["ptr"], result: "ptr" },
   // uint32_t SSL_CIPHER_get_id(const SSL_CIPHER *c)
   SSL_CIPHER_get_id: { params: ["ptr"], result: "u32" },
+  // int SSL_CTX_set_num_tickets(SSL_CTX *ctx, size_t num_tickets) (1.1.1+)
+  SSL_CTX_set_num_tickets: { params: ["ptr", "usize"], result: "i32", optional: true },
+  // size_t SSL_CTX_get_num_tickets(const SSL_CTX *ctx) (1.1.1+)
+  SSL_CTX_get_num_tickets: { params: ["ptr"], result: "usize", optional: true },
+  // STACK_OF(SSL_CIPHER) *SSL_CTX_get_ciphers(const SSL_CTX *ctx)
+  SSL_CTX_get_ciphers: { params: ["ptr"], result: "ptr" },
+  // char *SSL_CIPHER_description(const SSL_CIPHER *cipher, char *buf, int size)
+  SSL_CIPHER_description: { params: ["ptr", "buf", "i32"], result: "ptr" },
+  // int SSL_CIPHER_is_aead(const SSL_CIPHER *c)
+  SSL_CIPHER_is_aead: { params: ["ptr"], result: "i32" },
+  // int SSL_CIPHER_get_cipher_nid / get_digest_nid / get_kx_nid / get_auth_nid(const SSL_CIPHER *c): NID_undef (0) when none
+  SSL_CIPHER_get_cipher_nid: { params: ["ptr"], result: "i32" },
+  SSL_CIPHER_get_digest_nid: { params: ["ptr"], result: "i32" },
+  SSL_CIPHER_get_kx_nid: { params: ["ptr"], result: "i32" },
+  SSL_CIPHER_get_auth_nid: { params: ["ptr"], result: "i32" },
   // int SSL_CTX_set0_tmp_dh_pkey(SSL_CTX *ctx, EVP_PKEY *dhpkey) (3.0+): takes the key on success
   SSL_CTX_set0_tmp_dh_pkey: { params: ["ptr", "ptr"], result: "i32", optional: true },
 });
@@ -350,6 +365,8 @@ export const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
 export const OPENSSL_NPN_NEGOTIATED = 1;
 
 export const X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS = 0x4;
+/** Never match the host name against the subject's commonName (only subjectAltName). */
+export const X509_CHECK_FLAG_NEVER_CHECK_SUBJECT = 0x20;
 export const X509_V_OK = 0;
 export const X509_V_ERR_HOSTNAME_MISMATCH = 62;
 export const X509_V_ERR_IP_ADDRESS_MISMATCH = 64;

@@ -97,6 +97,7 @@ import {
   BIO_C_FILE_TELL,
   TLSEXT_NAMETYPE_host_name,
   X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
   X509_LU_CRL,
   X509_LU_X509,
   X509_V_ERR_HOSTNAME_MISMATCH,
@@ -464,6 +465,24 @@ export interface SessionStats {
 }
 
 /** Python's `SSLContext.cert_store_stats()` in camelCase: what the trust store holds. */
+/** One cipher of {@link SSLContext.getCiphers} (Python's dictionary, keys in camelCase). */
+export interface CipherInfo {
+  /** OpenSSL's cipher id (the protocol's two-byte code plus 0x03000000). */
+  id: number;
+  name: string;
+  /** The protocol version that introduced it ("TLSv1.2", "TLSv1.3"). */
+  protocol: string;
+  /** OpenSSL's one-line description (key exchange, authentication, encryption, MAC). */
+  description: string;
+  strengthBits: number;
+  algBits: number;
+  aead: boolean;
+  symmetric: string | null;
+  digest: string | null;
+  kea: string | null;
+  auth: string | null;
+}
+
 export interface CertStoreStats {
   /** Certificates (CAs and others). */
   x509: number;
@@ -548,6 +567,7 @@ export class SSLContext {
   #sniCallback: SNICallback | null = null;
   #keylogFilename: string | null = null;
   #postHandshakeAuth = false;
+  #checkCommonName = true;
 
   /**
    * A context with Python's defaults for `protocol`: `options` OP_ALL,
@@ -1111,6 +1131,77 @@ export class SSLContext {
   }
 
   /**
+   * Whether a certificate without a DNS name in subjectAltName may match
+   * the host name by its subject's commonName (Python's
+   * `hostname_checks_common_name`; true by default, as Python built
+   * with OpenSSL 3). Applies to connections made after it is set.
+   */
+  get hostnameChecksCommonName(): boolean {
+    return this.#checkCommonName;
+  }
+
+  set hostnameChecksCommonName(on: boolean) {
+    if (typeof on !== "boolean") throw new TypeError(`hostnameChecksCommonName must be a boolean, got ${formatValue(on)}`);
+    this.#checkCommonName = on;
+  }
+
+  /**
+   * How many TLS 1.3 session tickets a server sends after each full
+   * handshake (Python's `num_tickets`; 2 by default). Server contexts
+   * only; 0 turns tickets off.
+   */
+  get numTickets(): number {
+    const o = openssl();
+    return o.ssl.SSL_CTX_get_num_tickets ? Number(o.ssl.SSL_CTX_get_num_tickets(this._ctx)) : 0;
+  }
+
+  set numTickets(n: number) {
+    if (typeof n !== "number" || !Number.isInteger(n)) throw new TypeError(`numTickets must be an integer, got ${formatValue(n)}`);
+    if (n < 0) throw new ValueError("numTickets must be non-negative");
+    if (this.protocol !== PROTOCOL_TLS_SERVER) throw new ValueError("SSLContext is not a server context.");
+    const o = openssl();
+    if (!o.ssl.SSL_CTX_set_num_tickets) throw new RuntimeError("numTickets needs OpenSSL 1.1.1 or later");
+    if (n > 0xffff_ffff || o.ssl.SSL_CTX_set_num_tickets(this._ctx, n) !== 1) throw new ValueError(`failed to set numTickets to ${n}`);
+  }
+
+  /**
+   * The ciphers this context may use, in order of preference (Python's
+   * `get_ciphers()`), each with OpenSSL's description: `id`, `name`,
+   * `protocol`, `description`, `strengthBits`, `algBits`, `aead`, and the
+   * long names of its `symmetric` cipher, `digest` (null for AEAD), key
+   * exchange (`kea`) and authentication (`auth`).
+   */
+  getCiphers(): CipherInfo[] {
+    const o = openssl();
+    const list = o.ssl.SSL_CTX_get_ciphers(this._ctx);
+    if (native.isNull(list)) return [];
+    const nidName = (nid: number): string | null => (nid === 0 ? null : o.crypto.OBJ_nid2ln(nid) || null);
+    const buf = new Uint8Array(new ArrayBuffer(256));
+    const bits = new Uint8Array(new ArrayBuffer(4));
+    const out: CipherInfo[] = [];
+    for (let i = 0, n = o.crypto.OPENSSL_sk_num(list); i < n; i++) {
+      const c = o.crypto.OPENSSL_sk_value(list, i);
+      buf.fill(0);
+      o.ssl.SSL_CIPHER_description(c, buf, buf.length);
+      const strengthBits = o.ssl.SSL_CIPHER_get_bits(c, bits);
+      out.push({
+        id: o.ssl.SSL_CIPHER_get_id(c),
+        name: o.ssl.SSL_CIPHER_get_name(c),
+        protocol: o.ssl.SSL_CIPHER_get_version(c),
+        description: latin1.decode(buf.subarray(0, buf.indexOf(0))).replace(/\n$/, ""),
+        strengthBits,
+        algBits: new DataView(bits.buffer).getInt32(0, true),
+        aead: o.ssl.SSL_CIPHER_is_aead(c) === 1,
+        symmetric: nidName(o.ssl.SSL_CIPHER_get_cipher_nid(c)),
+        digest: nidName(o.ssl.SSL_CIPHER_get_digest_nid(c)),
+        kea: nidName(o.ssl.SSL_CIPHER_get_kx_nid(c)),
+        auth: nidName(o.ssl.SSL_CIPHER_get_auth_nid(c)),
+      });
+    }
+    return out;
+  }
+
+  /**
    * Use only the elliptic curve (key exchange group) `name` (Python's
    * `set_ecdh_curve`), an OpenSSL short name such as "prime256v1",
    * "secp384r1" or "X25519". ValueError for a name OpenSSL does not know.
@@ -1474,7 +1565,8 @@ export class SSLObject {
     if (!ip) o.ssl.SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, name);
     if (context.checkHostname) {
       const param = o.ssl.SSL_get0_param(ssl);
-      o.crypto.X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const cn = context.hostnameChecksCommonName ? 0 : X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+      o.crypto.X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | cn);
       const ok = ip ? o.crypto.X509_VERIFY_PARAM_set1_ip_asc(param, name) : o.ssl.SSL_set1_host(ssl, name);
       if (ok !== 1) {
         this._free();

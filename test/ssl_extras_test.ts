@@ -17,6 +17,7 @@ import {
   PIPE,
   PROTOCOL_TLS_SERVER,
   type Server,
+  SSLCertVerificationError,
   SSLContext,
   SSLError,
   SSLObject,
@@ -496,16 +497,11 @@ test("loadDhParams: a missing file is FileNotFoundError, a file without DH param
 });
 
 /** A self-signed RSA certificate for localhost (DHE suites need RSA), made by `openssl req`: [cert, key]. */
-async function rsaCertificate(loop: EventLoop): Promise<[string, string]> {
-  const cert = `${pki.dir}/rsa.pem`, key = `${pki.dir}/rsa.key`;
+async function rsaCertificate(loop: EventLoop, san = true): Promise<[string, string]> {
+  const cert = `${pki.dir}/rsa${san ? "" : "-nosan"}.pem`, key = `${pki.dir}/rsa${san ? "" : "-nosan"}.key`;
   const argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"];
-  const proc = await loop.runUntilComplete(loop.subprocessExec(() => new Collect(), argv, { stdin: DEVNULL, stdout: PIPE, stderr: STDOUT }));
-  const c = proc[1] as Collect;
-  await runUntil(loop, () => c.exited, 20);
-  proc[0].close();
-  for (let i = 0; i < 5; i++) await runUntil(loop, () => true, 1);
-  assert.is(proc[0].getReturncode(), 0, c.out);
+    "-subj", "/CN=localhost", ...(san ? ["-addext", "subjectAltName=DNS:localhost"] : [])];
+  await runOut(loop, argv);
   return [cert, key];
 }
 
@@ -533,6 +529,93 @@ t("loadDhParams: a TLS 1.2 server offering only DHE works once it has parameters
     assert.equal(obj.cipher(), [dhe, "TLSv1.2", 128]);
     const out = await finish(loop, await sClient(loop, port(server), ["-tls1_2", "-cipher", dhe, "-CAfile", cert]));
     assert.match(out, /Server Temp Key: DH, 2048 bits/);
+  } finally {
+    await closeServer(loop, server);
+  }
+});
+
+// ---- ciphers, tickets, commonName ----
+
+/** Run a command to its end: its output (stdout and stderr). */
+async function runOut(loop: EventLoop, argv: string[]): Promise<string> {
+  const [tr, p] = await loop.runUntilComplete(loop.subprocessExec(() => new Collect(), argv, { stdin: DEVNULL, stdout: PIPE, stderr: STDOUT }));
+  const c = p as Collect;
+  await runUntil(loop, () => c.exited, 20);
+  tr.close();
+  for (let i = 0; i < 5; i++) await runUntil(loop, () => true, 1);
+  assert.is(tr.getReturncode(), 0, c.out);
+  return c.out;
+}
+
+t("getCiphers: the same list, fields and order as CPython's get_ciphers() over the same OpenSSL", async (loop) => {
+  const script = "import json, ssl\nprint(json.dumps([ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).get_ciphers(), ssl.OPENSSL_VERSION]))";
+  const [theirs, version] = JSON.parse(await runOut(loop, ["python3", "-c", script])) as [Record<string, unknown>[], string];
+  const ours = new SSLContext(PROTOCOL_TLS_SERVER).getCiphers();
+  assert.ok(ours.length >= 10, "Python's default list has TLS 1.3 and 1.2 suites");
+  const camel = (d: Record<string, unknown>) => ({
+    id: d.id, name: d.name, protocol: d.protocol, description: d.description, strengthBits: d.strength_bits, algBits: d.alg_bits,
+    aead: d.aead, symmetric: d.symmetric, digest: d.digest, kea: d.kea, auth: d.auth,
+  });
+  // CPython may be linked to another OpenSSL than the system's libssl (which the openssl
+  // command and tsyncio load): then only the names and their order are compared.
+  const cli = await runOut(loop, ["openssl", "version"]);
+  if (cli.includes(`(Library: ${version})`)) {
+    assert.equal(ours, theirs.map(camel));
+  } else {
+    assert.equal(ours.map((x) => x.name), theirs.map((x) => x.name));
+  }
+});
+
+test("numTickets: 2 by default; server contexts only; a non-negative integer", () => {
+  const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
+  assert.is(ctx.numTickets, 2);
+  ctx.numTickets = 5;
+  assert.is(ctx.numTickets, 5);
+  assert.throws(() => (ctx.numTickets = -1), (e: Error) => e instanceof ValueError);
+  for (const bad of [1.5, "2", null]) assert.throws(() => (ctx.numTickets = bad as unknown as number), (e: Error) => e instanceof TypeError);
+  assert.throws(() => (clientContext().numTickets = 1), (e: Error) => e instanceof ValueError && /not a server context/.test(e.message));
+});
+
+t("numTickets 0: the client gets nothing to resume; the default 2: the next connection resumes", async (loop) => {
+  for (const [n, reused] of [[0, false], [2, true]] as const) {
+    const ctx = serverContext();
+    ctx.numTickets = n;
+    const { server } = await listen(loop, ctx);
+    try {
+      const client = clientContext();
+      const first = await roundTrip(loop, port(server), client);
+      const session = first.session;
+      if (session !== null && session.hasTicket) {
+        const [tr, pr] = await loop.runUntilComplete(
+          loop.createConnection(() => new Recorder(), "127.0.0.1", port(server), { ssl: client, serverHostname: "localhost", sslSession: session }),
+        );
+        assert.is((tr.getExtraInfo("ssl_object") as SSLObject).sessionReused, reused, `numTickets ${n}`);
+        tr.close();
+        await runUntil(loop, () => (pr as Recorder).lost !== undefined, 10);
+      } else {
+        assert.is(reused, false, `numTickets ${n}: no ticket arrived`);
+      }
+    } finally {
+      await closeServer(loop, server);
+    }
+  }
+});
+
+t("hostnameChecksCommonName: a certificate without subjectAltName matches by commonName unless turned off", async (loop) => {
+  assert.is(new SSLContext(PROTOCOL_TLS_SERVER).hostnameChecksCommonName, true);
+  const [cert, key] = await rsaCertificate(loop, false);
+  const { server } = await listen(loop, serverContext(cert, key));
+  try {
+    await roundTrip(loop, port(server), clientContext(cert));
+    const strict = clientContext(cert);
+    strict.hostnameChecksCommonName = false;
+    assert.throws(() => (strict.hostnameChecksCommonName = 1 as unknown as boolean), (e: Error) => e instanceof TypeError);
+    try {
+      await roundTrip(loop, port(server), strict);
+      assert.unreachable("matched by commonName");
+    } catch (e) {
+      assert.ok(e instanceof SSLCertVerificationError && /Hostname mismatch/.test(e.message), String(e));
+    }
   } finally {
     await closeServer(loop, server);
   }

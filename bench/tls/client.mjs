@@ -1,10 +1,13 @@
 // Load generator for bench/run_tls.mjs, on Node with node:tls (OpenSSL):
 //   node bench/tls/client.mjs --mode=pingpong --port=P --pid=SERVER_PID [--conns=32] [--size=1024] [--warmup=1] [--seconds=3]
 //   node bench/tls/client.mjs --mode=handshake --port=P --pid=SERVER_PID [--conc=16] [--warmup=0.5] [--seconds=3]
+//   node bench/tls/client.mjs --mode=resume --port=P --pid=SERVER_PID [--conc=16] [--warmup=0.5] [--seconds=3]
 // pingpong: `conns` TLS connections each send `size` bytes and wait for all of
 // them back before sending again; round trips/s over the window.
 // handshake: `conc` loops of connect → full TLS handshake (no session
 // resumption) → 1 byte echoed → destroy; handshakes/s over the window.
+// resume: the same, each loop offering the last session (TLS 1.3 ticket) the
+// server gave it (node:tls `session`); counts how many the server resumed.
 // Both report the server's CPU time over the window (/proc/PID/task/*/schedstat)
 // and this client's, and print one JSON line.
 import { readdirSync, readFileSync } from "node:fs";
@@ -41,6 +44,7 @@ function serverCpuNs() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let count = 0;
+let resumed = 0;
 let errors = 0;
 let lastError = "";
 let running = true;
@@ -74,20 +78,24 @@ async function pingpong() {
   return () => socks.forEach((s) => s.destroy());
 }
 
-function handshakeLoop() {
+function handshakeLoop(session) {
   if (!running) return;
-  const s = tls.connect(TLS_OPTS, () => s.write("x"));
+  const s = tls.connect(session ? { ...TLS_OPTS, session } : TLS_OPTS, () => s.write("x"));
   s.setNoDelay(true);
+  // TLS 1.3 tickets come after the handshake, before the echo: keep the latest for the next connection.
+  let next = session;
+  if (MODE === "resume") s.on("session", (sess) => (next = sess));
   s.once("data", () => {
     count++;
+    if (s.isSessionReused()) resumed++;
     s.destroy();
-    handshakeLoop();
+    handshakeLoop(next);
   });
   s.once("error", (e) => {
     errors++;
     lastError = e.code ?? e.message;
     s.destroy();
-    setTimeout(handshakeLoop, 10);
+    setTimeout(() => handshakeLoop(undefined), 10);
   });
 }
 
@@ -100,14 +108,14 @@ try {
   if (MODE === "pingpong") stop = await pingpong();
   else for (let i = 0; i < CONC; i++) handshakeLoop();
   await sleep(WARMUP * 1000);
-  const c0 = count, cpu0 = serverCpuNs(), me0 = process.cpuUsage(), t0 = performance.now();
+  const c0 = count, r0 = resumed, cpu0 = serverCpuNs(), me0 = process.cpuUsage(), t0 = performance.now();
   await sleep(SECONDS * 1000);
-  const c1 = count, cpu1 = serverCpuNs(), me1 = process.cpuUsage(me0), t1 = performance.now();
+  const c1 = count, r1 = resumed, cpu1 = serverCpuNs(), me1 = process.cpuUsage(me0), t1 = performance.now();
   running = false;
   const secs = (t1 - t0) / 1000, n = c1 - c0;
   const serverCpu = (cpu1 - cpu0) / 1e9;
   console.log(JSON.stringify({
-    mode: MODE, perSec: n / secs, ops: n, errors, lastError,
+    mode: MODE, perSec: n / secs, ops: n, resumedFraction: n > 0 ? (r1 - r0) / n : 0, errors, lastError,
     serverCpuUsPerOp: n > 0 ? (serverCpu * 1e6) / n : null, serverCpuFraction: serverCpu / secs,
     clientCpuFraction: (me1.user + me1.system) / 1e6 / secs,
   }));
