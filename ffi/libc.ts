@@ -59,6 +59,10 @@ export const libcSymbols = {
   getpid: { params: [], result: "i32" },
   // int kill(pid_t pid, int sig)
   kill: { params: ["i32", "i32"], result: "i32" },
+  // int getrlimit(int resource, struct rlimit *rlim): struct rlimit is two rlim_t (u64 on 64-bit)
+  getrlimit: { params: ["i32", "buf"], result: "i32" },
+  // int setrlimit(int resource, const struct rlimit *rlim)
+  setrlimit: { params: ["i32", "buf"], result: "i32" },
 
   // ---- networking ----
   // int bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
