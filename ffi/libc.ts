@@ -15,6 +15,8 @@ export const libcSymbols = {
   epoll_ctl: { params: ["i32", "i32", "i32", "buf"], result: "i32", optional: true },
   // int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
   epoll_wait: { params: ["i32", "buf", "i32", "i32"], result: "i32", optional: true },
+  // int sched_yield(void): let another runnable thread on this core go first
+  sched_yield: { params: [], result: "i32" },
   // int poll(struct pollfd *fds, nfds_t nfds, int timeout)
   poll: { params: ["buf", "usize", "i32"], result: "i32" },
   // int eventfd(unsigned int initval, int flags)

@@ -476,6 +476,9 @@ export abstract class BaseEventLoop {
       executor = this._defaultExecutor ??= new ThreadPoolExecutor();
     }
     checkExecutor(executor);
+    if (typeof fn !== "function" && !(typeof fn === "object" && fn !== null && "module" in fn && "name" in fn)) {
+      throw new TypeError(`runInExecutor(): fn must be a function or { module, name }, got ${formatValue(fn)}`);
+    }
     return wrapExecutorResult<T>(executor.submit(fn, ...args), this.createFuture<T>());
   }
 
@@ -654,18 +657,29 @@ export abstract class BaseEventLoop {
   /**
    * @internal While I/O is busy (the last wait ended quickly), poll a little
    * longer before parking: parking and waking cost a thread hop on some hosts,
-   * more than a few zero-timeout polls. Returns true when something became ready.
+   * more than a few zero-timeout polls. Between polls the thread yields its
+   * core (sched_yield): a peer waiting for that core (a client on a 1-CPU
+   * machine) runs at once, and a core nobody else wants is not put to sleep,
+   * which would make the next wake-up slow. Returns true when something
+   * became ready.
    */
   _spinForIo(timeout: number): boolean {
     if (SPIN_MS <= 0 || !this._ioBusy || !this._hasIo() || this._microtasks) return false;
-    const now = native.now();
+    let now = native.now();
     const end = now + Math.min(SPIN_MS, timeout < 0 ? SPIN_MS : timeout * 1000);
-    while (native.now() < end) {
+    // No poll starts that would end after the deadline, judged by the last one's length
+    // (a yield to a peer may take its whole time slice).
+    let step = 0;
+    while (now + step < end) {
       this._processIo();
       if (this._ready.length > 0) {
         this._ioHarvested = true; // the next iteration must not queue them twice
         return true;
       }
+      libc.sched_yield();
+      const t = native.now();
+      step = t - now;
+      now = t;
     }
     return false;
   }
@@ -699,10 +713,32 @@ export abstract class BaseEventLoop {
   _wake(): void {
     if (this._wakeQueued) return;
     this._wakeQueued = true;
-    queueMicrotask(this._wakeFromHost);
+    queueMicrotask(this._wakeFromMicrotask);
   }
 
-  /** @internal a host timer, the parked selector, or a microtask woke us */
+  /**
+   * @internal a promise continuation gave an idle loop work. It runs in the
+   * host's current turn, so the slice budget goes on from where it was:
+   * loop work and continuations calling each other (a task awaiting a
+   * foreign promise that our callbacks resolve) must still hand the host a
+   * turn every SLICE_MS. After a longer idle the host has had its turns,
+   * and the budget starts afresh.
+   */
+  _wakeFromMicrotask = (): void => {
+    this._wakeQueued = false;
+    if (!this._waiting) return;
+    this._leaveIdle(false);
+    const now = native.now();
+    this._ioBusy = now - this._idleSince < IO_BUSY_MS;
+    if (now - this._idleSince >= SLICE_MS) this._sliceStart = now;
+    else if (now - this._sliceStart > SLICE_MS) {
+      native.macrotask(this._newSlice);
+      return;
+    }
+    this._slice();
+  };
+
+  /** @internal a host timer or the parked selector woke us: a new turn of the host */
   _wakeFromHost = (): void => {
     this._wakeQueued = false;
     if (!this._waiting) return;

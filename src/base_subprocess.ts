@@ -13,7 +13,7 @@
 import { C, libc, native } from "./native.ts";
 import { codeToErrno, OSError } from "./errors.ts";
 import { BaseTransport, type SubprocessTransport } from "./transports.ts";
-import type { AnyProtocol } from "./protocols.ts";
+import { type AnyProtocol, checkProtocol } from "./protocols.ts";
 import { ReadPipeTransport, WritePipeTransport } from "./unix_pipes.ts";
 import type { TransportLoop } from "./selector_transports.ts";
 import type { Callback } from "./handles.ts";
@@ -122,6 +122,7 @@ export class UnixSubprocessTransport extends BaseTransport implements Subprocess
 
   /** Hand the child to another protocol; calls not yet made go to it. */
   override setProtocol(protocol: AnyProtocol): void {
+    checkProtocol(protocol);
     this._protocol = protocol as SubprocessProtocolLike;
   }
 

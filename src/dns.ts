@@ -54,6 +54,13 @@ function checkInt(v: unknown, what: string): number {
   return v;
 }
 
+/** An integer that a C `int` parameter holds (ValueError outside its range, as Python's OverflowError). */
+function checkCInt(v: unknown, what: string): number {
+  checkInt(v, what);
+  if ((v as number) < -0x80000000 || (v as number) > 0x7fffffff) throw new ValueError(`${what} ${v} does not fit in a C int`);
+  return (v as number) | 0; // -0 is no integer to an FFI i32 (Deno)
+}
+
 /** A NUL-terminated copy of `s` in memory an off-thread call can use. */
 function cString(s: string, what: string): Uint8Array {
   if (s.includes("\0")) throw new ValueError(`${what} contains an embedded null character`);
@@ -127,10 +134,10 @@ function resolve(host: unknown, port: unknown, options: AddrInfoOptions): AddrIn
     throw new TypeError(`getaddrinfo() host must be a string or null, not ${formatValue(host)}`);
   }
   const service = serviceText(port);
-  const family = checkInt(options.family ?? 0, "family");
-  const type = checkInt(options.type ?? 0, "type");
-  const proto = checkInt(options.proto ?? 0, "proto");
-  const flags = checkInt(options.flags ?? 0, "flags");
+  const family = checkCInt(options.family ?? 0, "family");
+  const type = checkCInt(options.type ?? 0, "type");
+  const proto = checkCInt(options.proto ?? 0, "proto");
+  const flags = checkCInt(options.flags ?? 0, "flags");
   const numeric = host == null ? null : parseNumericAddress(host);
   const portNumber = numericPort(service);
 
@@ -251,11 +258,11 @@ export function getnameinfo(sockaddr: unknown, flags = 0): Promise<[string, stri
   }
 }
 
-function nameinfo(sockaddr: unknown, flags: number): [string, string] | Promise<[string, string]> {
+function nameinfo(sockaddr: unknown, flagsArg: number): [string, string] | Promise<[string, string]> {
   if (!Array.isArray(sockaddr) || sockaddr.length < 2 || sockaddr.length > 4) {
     throw new TypeError(`getnameinfo() argument 1 must be an array [host, port, flowinfo?, scopeId?], not ${formatValue(sockaddr)}`);
   }
-  checkInt(flags, "flags");
+  const flags = checkCInt(flagsArg, "flags");
   const [host, port, flowinfo = 0, scopeId = 0] = sockaddr as unknown[];
   if (typeof host !== "string") throw new TypeError(`getnameinfo() host must be a string, not ${formatValue(host)}`);
   checkInt(port, "port");

@@ -25,6 +25,10 @@ export function formatValue(v: unknown): string {
     if (Array.isArray(v)) return `[${v.slice(0, 5).map(formatValue).join(", ")}${v.length > 5 ? ", ..." : ""}]`;
     const s = String(v);
     return s === "[object Object]" ? `<${v.constructor?.name ?? "Object"}>` : s;
+  } catch {
+    // A value that cannot be shown (no toString, a throwing getter or
+    // toString): a message about a bad argument must not fail itself.
+    return "<unprintable object>";
   } finally {
     inProgress.delete(v);
   }

@@ -8,7 +8,7 @@
  * connect) and closes what it had opened.
  */
 
-import { checkNonBlocking, SelectorEventLoop } from "./selector_events.ts";
+import { checkNonBlocking, fileobjToFd, SelectorEventLoop } from "./selector_events.ts";
 import { C, libc, native } from "./native.ts";
 import { codeToErrno, ConnectionError, ExceptionGroup, OSError, RuntimeError, SendfileNotAvailableError, ValueError } from "./errors.ts";
 
@@ -16,13 +16,13 @@ const EINPROGRESS = codeToErrno("EINPROGRESS");
 import type { Future } from "./futures.ts";
 import { type AddrInfo, getaddrinfo as dnsGetaddrinfo, getnameinfo as dnsGetnameinfo, parseNumericAddress } from "./dns.ts";
 import { Socket, type SocketAddress } from "./socket.ts";
-import type { AnyProtocol, ProtocolFactory } from "./protocols.ts";
+import { type AnyProtocol, checkProtocol, checkProtocolFactory, makeProtocol, type ProtocolFactory } from "./protocols.ts";
 import { SelectorDatagramTransport, SelectorSocketTransport, isRetry } from "./selector_transports.ts";
 import { Server } from "./server.ts";
 import { staggeredRace } from "./staggered.ts";
 import { formatValue } from "./format.ts";
 import { logger } from "./log.ts";
-import type { BaseTransport, Transport } from "./transports.ts";
+import { BaseTransport, type Transport } from "./transports.ts";
 import { SSLContext, SSLSession } from "./ssl.ts";
 import { checkSslTimeout, SSLProtocol, SSLProtocolTransport } from "./sslproto.ts";
 
@@ -208,8 +208,13 @@ function checkSsl(
   return null;
 }
 
+/** TypeError unless the trailing options argument is an object. */
+function checkOptions(options: unknown, what: string): void {
+  if (options === null || typeof options !== "object") throw new TypeError(`${what}() options must be an object, got ${formatValue(options)}`);
+}
+
 function checkFactory(f: unknown): void {
-  if (typeof f !== "function") throw new TypeError(`protocolFactory must be a function, got ${formatValue(f)}`);
+  checkProtocolFactory(f);
 }
 
 /** Reorder addresses so families alternate (RFC 8305 §4), `first` of the first family leading. */
@@ -356,6 +361,7 @@ export class NetEventLoop extends SelectorEventLoop {
    * ```
    */
   createConnection(protocolFactory: ProtocolFactory, host: string | null = null, port: number | string | null = null, options: ConnectionOptions = {}): Future<[Transport, AnyProtocol]> {
+    checkOptions(options, "createConnection");
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options);
@@ -455,7 +461,13 @@ export class NetEventLoop extends SelectorEventLoop {
   /** @internal */
   *_createConnectionTransport(sock: Socket, factory: ProtocolFactory, extra: Record<string, unknown> = {}, server: Server | null = null, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     sock.setblocking(false);
-    const protocol = factory();
+    let protocol: AnyProtocol;
+    try {
+      protocol = makeProtocol(factory);
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
     const waiter = this.createFuture<void>();
     let transport: Transport;
     if (tls !== null) {
@@ -485,6 +497,7 @@ export class NetEventLoop extends SelectorEventLoop {
 
   /** Wrap an already accepted stream socket in a transport. */
   connectAcceptedSocket(protocolFactory: ProtocolFactory, sock: Socket, options: { ssl?: unknown; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {}): Future<[Transport, AnyProtocol]> {
+    checkOptions(options, "connectAcceptedSocket");
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options, true);
@@ -496,6 +509,7 @@ export class NetEventLoop extends SelectorEventLoop {
 
   /** Connect to the UNIX socket at `path` (or over `sock`). */
   createUnixConnection(protocolFactory: ProtocolFactory, path: string | null = null, options: { ssl?: unknown; sock?: Socket | null; serverHostname?: string | null; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null; sslSession?: SSLSession | null } = {}): Future<[Transport, AnyProtocol]> {
+    checkOptions(options, "createUnixConnection");
     this._checkClosed();
     checkFactory(protocolFactory);
     const tls = checkSsl(options);
@@ -554,6 +568,8 @@ export class NetEventLoop extends SelectorEventLoop {
     if (!(transport instanceof SelectorSocketTransport) && !(transport instanceof SSLProtocolTransport)) {
       throw new TypeError(`transport ${formatValue(transport)} is not supported by startTls()`);
     }
+    checkProtocol(protocol);
+    if (options === null || typeof options !== "object") throw new TypeError(`startTls options must be an object, got ${formatValue(options)}`);
     checkSslTimeout(options.sslHandshakeTimeout, "sslHandshakeTimeout");
     checkSslTimeout(options.sslShutdownTimeout, "sslShutdownTimeout");
     const self = this;
@@ -607,6 +623,7 @@ export class NetEventLoop extends SelectorEventLoop {
    * ```
    */
   createServer(protocolFactory: ProtocolFactory, host: string | string[] | null = null, port: number | string | null = null, options: ServerOptions = {}): Future<Server> {
+    checkOptions(options, "createServer");
     this._checkClosed();
     checkFactory(protocolFactory);
     // A server needs a certificate, so a boolean is no context (asyncio's TypeError).
@@ -619,6 +636,9 @@ export class NetEventLoop extends SelectorEventLoop {
       if (host !== null || port !== null) {
         if (options.sock) throw new ValueError("host/port and sock can not be specified at the same time");
         const reuseAddress = options.reuseAddress ?? true;
+        if (host !== null && typeof host !== "string" && !Array.isArray(host)) {
+          throw new TypeError(`host must be a string, an array of strings or null, got ${formatValue(host)}`);
+        }
         const hosts = host === null || host === "" ? [null] : typeof host === "string" ? [host] : [...host];
         const flags = options.flags ?? C.AI_PASSIVE;
         const seen = new Set<string>();
@@ -680,7 +700,14 @@ export class NetEventLoop extends SelectorEventLoop {
       for (const s of sockets) s.setblocking(false);
       const server = new Server(self, sockets, protocolFactory, backlog);
       server._tls = tls;
-      if (options.startServing ?? true) yield* server.startServing();
+      if (options.startServing ?? true) {
+        try {
+          yield* server.startServing();
+        } catch (e) {
+          server.close();
+          throw e;
+        }
+      }
       return server;
     })());
   }
@@ -704,6 +731,7 @@ export class NetEventLoop extends SelectorEventLoop {
    * ```
    */
   createUnixServer(protocolFactory: ProtocolFactory, path: string | null = null, options: UnixServerOptions = {}): Future<Server> {
+    checkOptions(options, "createUnixServer");
     this._checkClosed();
     checkFactory(protocolFactory);
     if (typeof options.ssl === "boolean") throw new TypeError("ssl argument must be an SSLContext or null");
@@ -750,7 +778,14 @@ export class NetEventLoop extends SelectorEventLoop {
           if (now !== null && now === identity) unlinkPath(ownPath!);
         };
       }
-      if (options.startServing ?? true) yield* server.startServing();
+      if (options.startServing ?? true) {
+        try {
+          yield* server.startServing();
+        } catch (e) {
+          server.close();
+          throw e;
+        }
+      }
       return server;
     })());
   }
@@ -796,7 +831,7 @@ export class NetEventLoop extends SelectorEventLoop {
     let protocol: AnyProtocol | undefined;
     let transport: BaseTransport | undefined;
     try {
-      protocol = server._protocolFactory() as AnyProtocol;
+      protocol = makeProtocol(server._protocolFactory);
       const tls = server._tls as TlsArgs | null;
       if (tls === null) {
         transport = new SelectorSocketTransport(this, conn, protocol, null, extra, server);
@@ -851,6 +886,7 @@ export class NetEventLoop extends SelectorEventLoop {
    * ```
    */
   createDatagramEndpoint(protocolFactory: ProtocolFactory, options: DatagramOptions = {}): Future<[SelectorDatagramTransport, AnyProtocol]> {
+    checkOptions(options, "createDatagramEndpoint");
     this._checkClosed();
     checkFactory(protocolFactory);
     if ("reuseAddress" in options) {
@@ -924,7 +960,13 @@ export class NetEventLoop extends SelectorEventLoop {
         }
         if (sock === null) throw lastError;
       }
-      const protocol = protocolFactory();
+      let protocol: AnyProtocol;
+      try {
+        protocol = makeProtocol(protocolFactory);
+      } catch (e) {
+        sock.close();
+        throw e;
+      }
       const waiter = self.createFuture<void>();
       const transport = new SelectorDatagramTransport(self, sock, protocol, remote, waiter);
       try {
@@ -946,11 +988,12 @@ export class NetEventLoop extends SelectorEventLoop {
    * instead; otherwise SendfileNotAvailableError.
    */
   sockSendfile(sock: Socket, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
+    checkOptions(options, "sockSendfile");
     this._checkClosed();
     const self = this;
     return this.createTask((function* (): G<number> {
       checkSendfileArgs(sock, offset, count);
-      const fd = typeof file === "number" ? file : file.fileno();
+      const fd = fileobjToFd(file);
       try {
         return yield* self._sockSendfileNative(sock, fd, offset, count);
       } catch (e) {
@@ -1034,19 +1077,21 @@ export class NetEventLoop extends SelectorEventLoop {
    * reads and writes through the transport (unless `fallback` is false).
    */
   sendfile(transport: Transport, file: number | { fileno(): number }, offset = 0, count: number | null = null, options: { fallback?: boolean } = {}): Future<number> {
+    checkOptions(options, "sendfile");
     this._checkClosed();
     const self = this;
+    if (!(transport instanceof BaseTransport)) throw new TypeError(`transport must be a Transport, got ${formatValue(transport)}`);
     return this.createTask((function* (): G<number> {
       if (transport.isClosing()) throw new RuntimeError("Transport is closing");
       if (!(transport instanceof SelectorSocketTransport)) {
         // TLS and other layered transports: no sendfile(2), read and write instead.
         if (options.fallback === false) throw new SendfileNotAvailableError(`sendfile is not supported for transport ${transport}`);
         checkSendfileArgs(null, offset, count);
-        return yield* self._sendfileThroughTransport(transport, typeof file === "number" ? file : file.fileno(), offset, count);
+        return yield* self._sendfileThroughTransport(transport, fileobjToFd(file), offset, count);
       }
       const sock = transport._sock!;
       checkSendfileArgs(sock, offset, count);
-      const fd = typeof file === "number" ? file : file.fileno();
+      const fd = fileobjToFd(file);
       yield* transport._makeEmptyWaiter(self.createFuture<void>());
       const resume = transport.isReading();
       transport.pauseReading();

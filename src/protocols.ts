@@ -4,6 +4,7 @@
  * transports call only the methods that exist.
  */
 
+import { formatValue } from "./format.ts";
 import type { BaseTransport, DatagramTransport, SubprocessTransport, Transport } from "./transports.ts";
 
 /**
@@ -222,6 +223,26 @@ export interface AnyProtocol {
  * connection). asyncio's `protocol_factory`.
  */
 export type ProtocolFactory = () => AnyProtocol;
+
+/** TypeError unless `p` can be a protocol (an object; its methods are looked up when called). */
+export function checkProtocol(p: unknown, what = "protocol"): asserts p is AnyProtocol {
+  if (typeof p !== "object" || p === null) throw new TypeError(`${what} must be a protocol object, got ${formatValue(p)}`);
+}
+
+/** TypeError unless `f` can be called as a protocol factory (a function; a class needs a wrapper). */
+export function checkProtocolFactory(f: unknown): void {
+  if (typeof f !== "function") throw new TypeError(`protocolFactory must be a function, got ${formatValue(f)}`);
+  if (/^class\b/.test(Function.prototype.toString.call(f))) {
+    throw new TypeError(`protocolFactory must be a function returning a protocol, not a class: pass () => new ${f.name || "Protocol"}()`);
+  }
+}
+
+/** Call a protocol factory and check what it returned. */
+export function makeProtocol(factory: () => unknown): AnyProtocol {
+  const p = factory();
+  checkProtocol(p, "the protocol made by protocolFactory");
+  return p;
+}
 
 /** True when the protocol reads into its own buffers. */
 export function isBufferedProtocol(p: AnyProtocol): boolean {

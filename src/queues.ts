@@ -273,6 +273,7 @@ export class Queue<T = unknown> extends LoopBound implements WaiterOwner, AsyncI
    */
   constructor(options: QueueOptions = {}) {
     super();
+    if (options === null || typeof options !== "object") throw new TypeError(`Queue options must be an object, got ${formatValue(options)}`);
     const maxsize = options.maxsize ?? 0;
     if (typeof maxsize !== "number" || Number.isNaN(maxsize)) {
       throw new TypeError(`maxsize must be a number, got ${formatValue(maxsize)}`);

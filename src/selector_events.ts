@@ -12,7 +12,7 @@ import type { BaseTransport } from "./transports.ts";
 import { isRetry, MAX_READ } from "./selector_transports.ts";
 import { OSError } from "./errors.ts";
 import type { Future } from "./futures.ts";
-import { asBytes, type Socket } from "./socket.ts";
+import { asBytes, Socket } from "./socket.ts";
 import { SignalHandlers } from "./unix_signals.ts";
 
 /** A socket operation made progress but is not finished: wait and call it again. */
@@ -20,6 +20,7 @@ const AGAIN = Symbol("again");
 
 /** asyncio refuses blocking sockets in the sock_* methods: they would stall the loop. */
 export function checkNonBlocking(sock: Socket): void {
+  if (!(sock instanceof Socket)) throw new TypeError(`sock must be a Socket, got ${formatValue(sock)}`);
   if (sock.getblocking()) throw new ValueError("the socket must be non-blocking");
 }
 
@@ -43,7 +44,7 @@ export function fileobjToFd(fileobj: FileLike): number {
   if (typeof fd !== "number" || !Number.isInteger(fd)) {
     throw new TypeError(`a file descriptor (an integer or an object with fileno()) was expected, got ${formatValue(fileobj)}`);
   }
-  if (fd < 0) throw new ValueError(`Invalid file descriptor: ${fd}`);
+  if (fd < 0 || fd > 0x7fffffff) throw new ValueError(`Invalid file descriptor: ${fd}`);
   return fd;
 }
 
@@ -352,6 +353,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   protected _hasIo(): boolean {
     return this._selector.count > 0;
   }
+
 
   /** @internal */
   protected _parkIo(cb: () => void): void {

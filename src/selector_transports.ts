@@ -11,10 +11,10 @@
 import { C, libc, native } from "./native.ts";
 import { codeToErrno, OSError, RuntimeError, ValueError } from "./errors.ts";
 import { BaseTransport, computeWriteLimits, DEFAULT_HIGH_WATER } from "./transports.ts";
-import { type AnyProtocol, isBufferedProtocol } from "./protocols.ts";
+import { type AnyProtocol, checkProtocol, isBufferedProtocol } from "./protocols.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 import { logger } from "./log.ts";
-import { asBytes, type Socket } from "./socket.ts";
+import { asBytes, asBytesList, type Socket } from "./socket.ts";
 import type { Future } from "./futures.ts";
 import type { Handle, Callback } from "./handles.ts";
 
@@ -135,6 +135,7 @@ export abstract class SelectorTransport extends BaseTransport {
 
   /** Hand the connection to another protocol; it receives all further callbacks, `connectionLost` included. */
   override setProtocol(protocol: AnyProtocol): void {
+    checkProtocol(protocol);
     this._protocol = protocol;
     this._protocolConnected = true;
   }
@@ -334,6 +335,7 @@ export class SelectorSocketTransport extends SelectorTransport {
    * and a BufferedProtocol takes effect from the next read.
    */
   override setProtocol(protocol: AnyProtocol): void {
+    checkProtocol(protocol);
     this._readReady = isBufferedProtocol(protocol) ? this._readReadyBuffered : this._readReadyData;
     super.setProtocol(protocol);
     // A switch while reading takes effect now: re-register with the new reader.
@@ -445,7 +447,7 @@ export class SelectorSocketTransport extends SelectorTransport {
   writelines(list: Iterable<ArrayBufferView>): void {
     if (this._eof) throw new RuntimeError("Cannot call writelines() after writeEof()");
     if (this._emptyWaiter !== null) throw new RuntimeError("unable to writelines; sendfile is in progress");
-    const chunks = Array.from(list, (d) => asBytes(d));
+    const chunks = asBytesList(list);
     if (this._connLost) {
       if (chunks.some((c) => c.byteLength)) this._writeAfterLoss();
       return;

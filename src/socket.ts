@@ -362,12 +362,40 @@ const pollView = new DataView(pollfd.buffer);
 let lastHost = "", lastFamily = -1, lastScope = 0;
 const lastBytes = new Uint8Array(new ArrayBuffer(16));
 
-/** View any ArrayBufferView as bytes; TypeError for anything else (strings included). */
+/** The largest buffer recv/recvfrom allocate: more than any socket buffer holds, so no read returns more. */
+const MAX_RECV = 1 << 26;
+
+/** Whether `b` was detached (transferred): its views have no bytes any more and must not reach a system call. */
+export function isDetached(b: ArrayBufferLike): boolean {
+  const d = (b as { detached?: boolean }).detached;
+  if (typeof d === "boolean") return d;
+  if (b.byteLength !== 0) return false;
+  try {
+    new Uint8Array(b);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** View any ArrayBufferView as bytes; TypeError for anything else (strings included) and for detached buffers. */
 export function asBytes(data: unknown, what = "data"): Uint8Array {
+  if (ArrayBuffer.isView(data) && isDetached(data.buffer)) {
+    throw new TypeError(`${what} is a view of a detached ArrayBuffer`);
+  }
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const kind = typeof data === "string" ? "a string" : formatValue(data);
   throw new TypeError(`${what} must be a bytes-like object (Uint8Array or another ArrayBufferView), not ${kind}`);
+}
+
+/** The buffers of an iterable of bytes-like objects (`writelines`); TypeError for anything else. */
+export function asBytesList(list: unknown, what = "list"): Uint8Array[] {
+  if (typeof list !== "object" || list === null || typeof (list as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw new TypeError(`${what} must be an iterable of bytes-like objects, got ${formatValue(list)}`);
+  }
+  if (ArrayBuffer.isView(list) && isDetached(list.buffer)) throw new TypeError(`${what} is a view of a detached ArrayBuffer`);
+  return Array.from(list as Iterable<unknown>, (d) => asBytes(d, `an item of ${what}`));
 }
 
 function checkInt(v: unknown, what: string): number {
@@ -375,17 +403,24 @@ function checkInt(v: unknown, what: string): number {
   return v;
 }
 
+/** An integer a C `int` parameter holds: ValueError outside its range (Python's OverflowError); -0 becomes 0 (no integer to Deno's FFI). */
+function checkCInt(v: unknown, what: string): number {
+  checkInt(v, what);
+  if ((v as number) < -0x80000000 || (v as number) > 0x7fffffff) throw new ValueError(`${what} ${v} does not fit in a C int`);
+  return (v as number) | 0;
+}
+
 function checkSize(n: unknown, what: string): number {
   checkInt(n, what);
   if ((n as number) < 0) throw new ValueError(`negative ${what}`);
-  return n as number;
+  return (n as number) + 0; // -0 → 0
 }
 
 /** A timeout in seconds (-1 for none) from Python's `None | float >= 0`. */
 function parseTimeout(t: unknown): number {
   if (t === null || t === undefined) return -1;
   if (typeof t !== "number") throw new TypeError(`timeout must be a number of seconds or null, not ${formatValue(t)}`);
-  if (Number.isNaN(t)) throw new ValueError("Invalid value NaN (not a number)");
+  if (Number.isNaN(t)) throw new ValueError("Invalid timeout value NaN (not a number)");
   if (t < 0 || !Number.isFinite(t)) throw new ValueError("Timeout value out of range");
   return t;
 }
@@ -526,11 +561,14 @@ export class Socket {
    * @param fileno a descriptor to adopt (Python's `socket.socket(fileno=...)`); `close()` then closes it
    */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
-    checkInt(family, "family");
-    checkInt(type, "type");
-    checkInt(proto, "proto");
+    family = checkCInt(family, "family");
+    type = checkCInt(type, "type");
+    proto = checkCInt(proto, "proto");
     if (fileno !== undefined) {
-      if (!Number.isInteger(fileno) || fileno < 0) throw new ValueError(`negative or invalid file descriptor: ${fileno}`);
+      if (typeof fileno !== "number" || !Number.isInteger(fileno) || fileno < 0 || fileno > 0x7fffffff) {
+        throw new ValueError(`negative or invalid file descriptor: ${formatValue(fileno)}`);
+      }
+      fileno = fileno | 0;
       this.#fd = fileno;
       if (adopting !== -2) {
         this.#timeout = adopting;
@@ -609,7 +647,8 @@ export class Socket {
   #encode(address: unknown, what: string): number {
     if (this.family === C.AF_INET || this.family === C.AF_INET6) return encodeInet(this.family, address, what);
     if (this.family === C.AF_UNIX) {
-      if (typeof address === "string" || address instanceof Uint8Array) return writeUnixSockaddr(sa, address);
+      if (typeof address === "string") return writeUnixSockaddr(sa, address);
+      if (address instanceof Uint8Array) return writeUnixSockaddr(sa, asBytes(address, `${what}: address`));
       throw new TypeError(`${what}: AF_UNIX address must be a path string, not ${formatValue(address)}`);
     }
     throw new OSError(EAFNOSUPPORT, undefined, `${what}: addresses of family ${this.family} are not supported`);
@@ -656,7 +695,7 @@ export class Socket {
   /** Listen for connections; `backlog` defaults to min(SOMAXCONN, 128), as in Python. */
   listen(backlog: number = Math.min(C.SOMAXCONN, 128)): void {
     checkInt(backlog, "backlog");
-    if (libc.listen(this.#check(), Math.max(0, backlog)) < 0) raiseErrno("listen()");
+    if (libc.listen(this.#check(), Math.max(0, Math.min(backlog, 0x7fffffff))) < 0) raiseErrno("listen()");
   }
 
   /**
@@ -746,6 +785,7 @@ export class Socket {
 
   /** Send bytes; returns how many were sent. BlockingIOError when a non-blocking socket is full. */
   send(data: ArrayBufferView, flags = 0): number {
+    flags = checkCInt(flags, "flags");
     const bytes = asBytes(data);
     const fd = this.#check();
     for (let deadline = -1;;) {
@@ -760,6 +800,7 @@ export class Socket {
    * non-blocking socket may raise BlockingIOError part way.
    */
   sendall(data: ArrayBufferView, flags = 0): void {
+    flags = checkCInt(flags, "flags");
     let bytes = asBytes(data);
     const fd = this.#check();
     let deadline = -1;
@@ -777,7 +818,7 @@ export class Socket {
   sendto(data: ArrayBufferView, ...rest: unknown[]): number {
     if (rest.length < 1 || rest.length > 2) throw new TypeError(`sendto() takes 2 or 3 arguments (${rest.length + 1} given)`);
     const bytes = asBytes(data);
-    const flags = rest.length === 2 ? checkInt(rest[0], "flags") : 0;
+    const flags = rest.length === 2 ? checkCInt(rest[0], "flags") : 0;
     const fd = this.#check();
     const len = this.#encode(rest[rest.length - 1], "sendto()");
     for (let deadline = -1;;) {
@@ -789,10 +830,13 @@ export class Socket {
 
   /** Receive up to `bufsize` bytes; an empty array means EOF. */
   recv(bufsize: number, flags = 0): Uint8Array {
-    checkSize(bufsize, "buffersize");
+    bufsize = checkSize(bufsize, "buffersize");
+    flags = checkCInt(flags, "flags");
     const fd = this.#check();
     // recv(2) with length 0 would block or fail on an empty socket; Python answers at once.
     if (bufsize === 0) return new Uint8Array(0);
+    // No read returns more than a socket buffer holds: a huge size is capped, not allocated.
+    bufsize = Math.min(bufsize, MAX_RECV);
     const buf = bufsize <= scratch.byteLength ? scratch : new Uint8Array(new ArrayBuffer(bufsize));
     for (let deadline = -1;;) {
       const n = libc.recv(fd, buf, bufsize, flags);
@@ -803,6 +847,7 @@ export class Socket {
 
   /** Receive into `buffer` (up to `nbytes`, default its length); returns the count. */
   recvInto(buffer: ArrayBufferView, nbytes = 0, flags = 0): number {
+    flags = checkCInt(flags, "flags");
     const bytes = asBytes(buffer, "buffer");
     checkSize(nbytes, "nbytes");
     if (nbytes > bytes.byteLength) throw new ValueError("buffer too small for requested bytes");
@@ -818,8 +863,10 @@ export class Socket {
 
   /** Receive a datagram of up to `bufsize` bytes: `[data, address]` (address null when the sender has none). */
   recvfrom(bufsize: number, flags = 0): [Uint8Array, SocketAddress] {
-    checkSize(bufsize, "buffersize");
+    bufsize = checkSize(bufsize, "buffersize");
+    flags = checkCInt(flags, "flags");
     const fd = this.#check();
+    bufsize = Math.min(bufsize, MAX_RECV);
     const buf = bufsize <= scratch.byteLength ? scratch : new Uint8Array(new ArrayBuffer(bufsize));
     for (let deadline = -1;;) {
       saLenView.setUint32(0, sa.byteLength, true);
@@ -834,6 +881,7 @@ export class Socket {
 
   /** Receive a datagram into `buffer` (up to `nbytes`, default its length): `[count, address]`. */
   recvfromInto(buffer: ArrayBufferView, nbytes = 0, flags = 0): [number, SocketAddress] {
+    flags = checkCInt(flags, "flags");
     const bytes = asBytes(buffer, "buffer");
     checkSize(nbytes, "nbytes");
     if (nbytes > bytes.byteLength) throw new ValueError("nbytes is greater than the length of the buffer");
@@ -854,15 +902,16 @@ export class Socket {
    * int; bytes are passed as they are; `null` with `optlen` passes NULL.
    */
   setsockopt(level: number, optname: number, value: number | boolean | ArrayBufferView | null, optlen?: number): void {
-    checkInt(level, "level");
-    checkInt(optname, "optname");
+    level = checkCInt(level, "level");
+    optname = checkCInt(optname, "optname");
     const fd = this.#check();
     let r: number;
     if (value === null) {
-      checkSize(optlen, "optlen");
+      optlen = checkSize(optlen, "optlen");
+      if (optlen > 0x7fffffff) throw new ValueError(`optlen ${optlen} does not fit in a socklen_t`);
       r = libc.setsockopt(fd, level, optname, null, optlen);
     } else if (typeof value === "number" || typeof value === "boolean") {
-      const v = typeof value === "boolean" ? +value : checkInt(value, "value");
+      const v = typeof value === "boolean" ? +value : checkInt(value, "value") + 0;
       if (v < -0x80000000 || v > 0x7fffffff) throw new ValueError(`setsockopt(): value ${v} does not fit in a C int`);
       optView.setInt32(0, v, true);
       r = libc.setsockopt(fd, level, optname, opt, 4);
@@ -881,8 +930,8 @@ export class Socket {
   /** Read a socket option as the raw bytes the kernel returned (at most `buflen`, 1..1024). */
   getsockopt(level: number, optname: number, buflen: number): Uint8Array;
   getsockopt(level: number, optname: number, buflen?: number): number | Uint8Array {
-    checkInt(level, "level");
-    checkInt(optname, "optname");
+    level = checkCInt(level, "level");
+    optname = checkCInt(optname, "optname");
     const fd = this.#check();
     if (buflen === undefined) {
       optView.setInt32(0, 0, true);
@@ -902,7 +951,7 @@ export class Socket {
 
   /** Shut down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR). */
   shutdown(how: number): void {
-    checkInt(how, "how");
+    how = checkCInt(how, "how");
     if (libc.shutdown(this.#check(), how) < 0) raiseErrno("shutdown()");
   }
 
@@ -965,6 +1014,9 @@ function detect(fd: number, family: number, type: number, proto: number): [numbe
 
 /** A pair of connected sockets (AF_UNIX, SOCK_STREAM by default), both close-on-exec. */
 export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0): [Socket, Socket] {
+  family = checkCInt(family, "family");
+  type = checkCInt(type, "type");
+  proto = checkCInt(proto, "proto");
   const fds = new Int32Array(new ArrayBuffer(8));
   if (libc.socketpair(family, type | C.SOCK_CLOEXEC, proto, new Uint8Array(fds.buffer)) < 0) raiseErrno("socketpair()");
   if (!C.SOCK_CLOEXEC) for (const fd of fds) libc.fcntl(fd, C.F_SETFD, C.FD_CLOEXEC);

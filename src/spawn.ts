@@ -19,6 +19,7 @@
  *   having reaped the failed child itself.
  */
 
+import { isDetached } from "./socket.ts";
 import { C, libc, native } from "./native.ts";
 import { codeToErrno, OSError, RuntimeError, ValueError } from "./errors.ts";
 import { formatValue } from "./format.ts";
@@ -125,12 +126,12 @@ function checkStdio(v: unknown, name: "stdin" | "stdout" | "stderr"): Stdio {
     return { kind: "stdout" };
   }
   if (typeof v === "number") {
-    if (!Number.isInteger(v) || v < 0) throw new ValueError(`invalid ${name} value: ${v}`);
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new ValueError(`invalid ${name} value: ${v}`);
     return { kind: "fd", fd: v };
   }
   if (typeof v === "object" && typeof (v as { fileno?: unknown }).fileno === "function") {
     const fd = (v as { fileno(): unknown }).fileno();
-    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) {
+    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
       throw new ValueError(`invalid ${name} value: fileno() returned ${formatValue(fd)}`);
     }
     return { kind: "fd", fd };
@@ -179,9 +180,10 @@ export function checkSpawnRequest(argv: unknown, options: SubprocessOptions): Sp
     if (typeof (o.passFds as Iterable<number>)[Symbol.iterator] !== "function") {
       throw new TypeError(`passFds must be an array of descriptors, not ${formatValue(o.passFds)}`);
     }
+    if (ArrayBuffer.isView(o.passFds) && isDetached(o.passFds.buffer)) throw new TypeError("passFds is a view of a detached ArrayBuffer");
     for (const fd of o.passFds) {
       if (typeof fd !== "number" || !Number.isInteger(fd)) throw new TypeError(`passFds must hold integers, not ${formatValue(fd)}`);
-      if (fd < 0) throw new ValueError(`bad value(s) in passFds: ${fd}`);
+      if (fd < 0 || fd > 0x7fffffff) throw new ValueError(`bad value(s) in passFds: ${fd}`);
       if (fd > 2 && !passFds.includes(fd)) passFds.push(fd);
     }
   }

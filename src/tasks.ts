@@ -736,6 +736,11 @@ function checkTimeout(value: unknown): number | null {
   return Math.max(0, value);
 }
 
+/** TypeError unless the trailing options argument is an object. */
+function checkOptionsObject(options: unknown, what: string): void {
+  if (options === null || typeof options !== "object") throw new TypeError(`${what} options must be an object, got ${formatValue(options)}`);
+}
+
 /** Check that `aws` is an iterable of awaitables (not a single one) and return its items. */
 function listOf(aws: unknown, what: string): unknown[] {
   if (aws instanceof Future || isCoroutine(aws)) {
@@ -744,6 +749,7 @@ function listOf(aws: unknown, what: string): unknown[] {
   if (typeof aws === "string" || aws === null || typeof (aws as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
     throw new TypeError(`${what} expects an iterable of futures, got ${formatValue(aws)}`);
   }
+  if (ArrayBuffer.isView(aws)) throw new TypeError(`${what} expects an iterable of futures, got ${formatValue(aws)}`);
   return [...(aws as Iterable<unknown>)];
 }
 
@@ -904,6 +910,7 @@ export function wait<F extends Future<unknown>>(
   options: { timeout?: number | null; returnWhen?: ReturnWhen } = {},
 ): Future<[done: Set<F>, pending: Set<F>]> {
   const list = listOf(aws, "wait()");
+  checkOptionsObject(options, "wait()");
   if (list.length === 0) throw new ValueError("Set of Tasks/Futures is empty.");
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
@@ -1080,6 +1087,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<Future
  */
 export function asCompleted<T>(aws: Iterable<Awaitable<T>>, options: { timeout?: number | null } = {}): AsCompleted<T> {
   const list = listOf(aws, "asCompleted()");
+  checkOptionsObject(options, "asCompleted()");
   return new AsCompleted<T>(list as Awaitable<T>[], checkTimeout(options.timeout));
 }
 

@@ -5,6 +5,7 @@
 
 import { NotImplementedError, ValueError } from "./errors.ts";
 import type { AnyProtocol } from "./protocols.ts";
+import { formatValue } from "./format.ts";
 
 /**
  * Base of every transport (asyncio's `BaseTransport`): what all of them
@@ -24,7 +25,8 @@ export abstract class BaseTransport {
 
   /** Transport details by asyncio's names: "peername", "sockname", "socket", ... */
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
-    return name in this._extra ? this._extra[name] : defaultValue;
+    // Own keys only: "toString" is no extra info; a non-string name has none.
+    return typeof name === "string" && Object.hasOwn(this._extra, name) ? this._extra[name] : defaultValue;
   }
 
   /** True once `close()` (or an error) started closing the transport. */
@@ -192,7 +194,7 @@ export const DEFAULT_HIGH_WATER = 64 * 1024;
 export function computeWriteLimits(high?: number | null, low?: number | null): [number, number] {
   for (const [v, n] of [[high, "high"], [low, "low"]] as const) {
     if (v !== null && v !== undefined && (typeof v !== "number" || Number.isNaN(v))) {
-      throw new TypeError(`${n} must be a number of bytes, got ${String(v)}`);
+      throw new TypeError(`${n} must be a number of bytes, got ${formatValue(v)}`);
     }
   }
   if (high === null || high === undefined) high = low === null || low === undefined ? DEFAULT_HIGH_WATER : 4 * low;

@@ -10,7 +10,7 @@
 import { NetEventLoop } from "./net_events.ts";
 import type { FileLike } from "./selector_events.ts";
 import type { Future } from "./futures.ts";
-import type { AnyProtocol, ProtocolFactory } from "./protocols.ts";
+import { type AnyProtocol, checkProtocolFactory, makeProtocol, type ProtocolFactory } from "./protocols.ts";
 import { formatValue } from "./format.ts";
 import { ValueError } from "./errors.ts";
 import { ReadPipeTransport, WritePipeTransport } from "./unix_pipes.ts";
@@ -21,7 +21,7 @@ import { checkSpawnRequest, spawnChild, type SpawnRequest, type SubprocessOption
 type G<T> = Generator<unknown, T, unknown>;
 
 function checkFactory(f: unknown): void {
-  if (typeof f !== "function") throw new TypeError(`protocolFactory must be a function, got ${formatValue(f)}`);
+  checkProtocolFactory(f);
 }
 
 /**
@@ -73,7 +73,7 @@ export class UnixEventLoop extends NetEventLoop {
     checkFactory(protocolFactory);
     const self = this;
     return this.createTask((function* (): G<[T, AnyProtocol]> {
-      const protocol = protocolFactory();
+      const protocol = makeProtocol(protocolFactory);
       const waiter = self.createFuture<void>();
       const transport = make(protocol, waiter);
       try {
@@ -134,7 +134,7 @@ export class UnixEventLoop extends NetEventLoop {
 
   /** @internal spawn, watch the child, connect its pipes; on failure kill it and wait for it */
   *_makeSubprocessTransport(factory: ProtocolFactory, req: SpawnRequest): G<[UnixSubprocessTransport, AnyProtocol]> {
-    const protocol = factory();
+    const protocol = makeProtocol(factory);
     // Children a closed loop left behind are reaped here at the latest.
     reapOrphans();
     const spawned = spawnChild(req);

@@ -14,10 +14,10 @@
 import { C, libc, native } from "./native.ts";
 import { codeToErrno, OSError, ValueError } from "./errors.ts";
 import { BaseTransport, computeWriteLimits, DEFAULT_HIGH_WATER } from "./transports.ts";
-import { type AnyProtocol, isBufferedProtocol } from "./protocols.ts";
+import { type AnyProtocol, checkProtocol, isBufferedProtocol } from "./protocols.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 import { logger } from "./log.ts";
-import { asBytes } from "./socket.ts";
+import { asBytes, asBytesList } from "./socket.ts";
 import { deliverBuffered, deliverData, isRetry, MAX_READ, protocolBuffer, type TransportLoop } from "./selector_transports.ts";
 import { fileobjToFd, type FileLike } from "./selector_events.ts";
 import type { Future } from "./futures.ts";
@@ -88,6 +88,7 @@ export abstract class PipeTransport extends BaseTransport {
 
   /** Hand the pipe to another protocol; it receives all further callbacks. */
   override setProtocol(protocol: AnyProtocol): void {
+    checkProtocol(protocol);
     this._protocol = protocol;
   }
 
@@ -408,7 +409,7 @@ export class WritePipeTransport extends PipeTransport {
 
   /** Write each chunk of `list`, buffered together and written with as few calls as possible. */
   writelines(list: Iterable<ArrayBufferView>): void {
-    const chunks = Array.from(list, (d) => asBytes(d));
+    const chunks = asBytesList(list);
     if (this._lost || this._closing) {
       for (const c of chunks) if (c.byteLength) this.write(c);
       return;
