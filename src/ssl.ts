@@ -107,6 +107,7 @@ import type { Bound, NativeCallback, Pointer } from "../ffi/types.ts";
 import { decodeCertificate, type PeerCertificate } from "./x509.ts";
 import { parseNumericAddress } from "./sockaddr.ts";
 import { formatValue } from "./format.ts";
+import { isDetached } from "./socket.ts";
 
 export type { PeerCertificate, X509Name } from "./x509.ts";
 
@@ -878,8 +879,8 @@ export class SSLContext {
     let bytes: Uint8Array;
     const pem = typeof cadata === "string";
     if (pem) bytes = encoder.encode(cadata);
-    else if (ArrayBuffer.isView(cadata)) bytes = new Uint8Array(cadata.buffer, cadata.byteOffset, cadata.byteLength);
-    else throw new TypeError(`cadata should be a string or a bytes-like object, got ${formatValue(cadata)}`);
+    else if (ArrayBuffer.isView(cadata) && !isDetached(cadata.buffer)) bytes = new Uint8Array(cadata.buffer, cadata.byteOffset, cadata.byteLength);
+    else throw new TypeError(`cadata should be a string or a bytes-like object (not detached), got ${formatValue(cadata)}`);
     const data = new Uint8Array(new ArrayBuffer(Math.max(1, bytes.length)));
     data.set(bytes);
     const bio = o.crypto.BIO_new_mem_buf(data, bytes.length);
@@ -943,6 +944,9 @@ export class SSLContext {
    * the client offered, and negotiates none when there is no overlap.
    */
   setAlpnProtocols(protocols: Iterable<string>): void {
+    if (typeof protocols === "string" || ArrayBuffer.isView(protocols) || typeof (protocols as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== "function") {
+      throw new TypeError(`protocols must be an iterable of strings, got ${formatValue(protocols)}`);
+    }
     const parts: Uint8Array[] = [];
     for (const p of protocols) {
       if (typeof p !== "string") throw new TypeError(`ALPN protocols must be strings, got ${formatValue(p)}`);
@@ -1013,7 +1017,7 @@ export class SSLContext {
   set sniCallback(fn: SNICallback | null) {
     if (this.protocol === PROTOCOL_TLS_CLIENT) throw new ValueError("sniCallback cannot be set on a PROTOCOL_TLS_CLIENT context");
     if (fn === undefined) fn = null;
-    if (fn !== null && typeof fn !== "function") throw new TypeError(`not a callable object: ${formatValue(fn)}`);
+    if (fn !== null && typeof fn !== "function") throw new TypeError(`sniCallback must be a function or null, got ${formatValue(fn)}`);
     const o = openssl();
     const state = this.#state;
     if (fn !== null && state.sniCallback === null) {

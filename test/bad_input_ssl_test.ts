@@ -1,6 +1,7 @@
 /** Generated bad input for SSLContext (see test/_bad_input.ts). */
 
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import { type EventLoop, PROTOCOL_TLS_SERVER, SSLContext } from "../mod.ts";
 import { badInputTests, type Case } from "./_bad_input.ts";
 
@@ -10,11 +11,8 @@ interface X {
 }
 const setup = (loop: EventLoop): X => ({ loop, ctx: new SSLContext() });
 
-// Left out until the lead's fixes in src/ssl.ts land (see the issue 14 report):
-// setAlpnProtocols(2**32) throws the raw "protocols is not iterable"; sniCallback = 2**32
-// says "not a callable object" without naming sniCallback; loadCertChain and loadDhParams
-// need certificate files (not generated here); loadVerifyLocations(null, null, cadata) with a
-// detached DataView as cadata throws the raw "Cannot perform DataView.prototype.byteOffset".
+// Left out: loadCertChain and loadDhParams need certificate files (their bad paths and types are
+// in ssl_test.ts and ssl_extras_test.ts).
 const cases: Case<X>[] = [
   { name: "new SSLContext(protocol)", setup, args: [{ name: "protocol", valid: () => undefined }], call: (_c, [p]) => new SSLContext(p as number) },
   { name: "ctx.checkHostname = on", setup, args: [{ name: "checkHostname", valid: () => true }], call: (c, [v]) => void (c.ctx.checkHostname = v as boolean) },
@@ -30,6 +28,8 @@ const cases: Case<X>[] = [
     args: [{ name: "cafile", valid: () => null }, { name: "capath", valid: () => "/tmp" }],
     call: (c, [a, b]) => c.ctx.loadVerifyLocations(a as null, b as null),
   },
+  { name: "ctx.setAlpnProtocols(protocols)", setup, args: [{ name: "protocols", valid: () => ["h2"], msg: /protocols|ALPN/ }], call: (c, [v]) => c.ctx.setAlpnProtocols(v as string[]) },
+  { name: "ctx.sniCallback = fn", setup: (loop) => ({ loop, ctx: new SSLContext(PROTOCOL_TLS_SERVER) }), args: [{ name: "sniCallback", valid: () => null }], call: (c, [v]) => void (c.ctx.sniCallback = v as null) },
   { name: "ctx.keylogFilename = path", setup, args: [{ name: "keylogFilename", valid: () => null }], call: (c, [v]) => void (c.ctx.keylogFilename = v as null) },
   { name: "ctx.postHandshakeAuth = on", setup, args: [{ name: "postHandshakeAuth", valid: () => false }], call: (c, [v]) => void (c.ctx.postHandshakeAuth = v as boolean) },
   { name: "ctx.hostnameChecksCommonName = on", setup, args: [{ name: "hostnameChecksCommonName", valid: () => false }], call: (c, [v]) => void (c.ctx.hostnameChecksCommonName = v as boolean) },
@@ -39,5 +39,14 @@ const cases: Case<X>[] = [
 ];
 
 badInputTests(cases);
+
+test("loadVerifyLocations: cadata in a detached buffer is a TypeError naming cadata", () => {
+  const buf = new ArrayBuffer(8);
+  const views = [new DataView(buf), new Uint8Array(buf)];
+  structuredClone(buf, { transfer: [buf] });
+  for (const cadata of views) {
+    assert.throws(() => new SSLContext().loadVerifyLocations(null, null, cadata), (e: Error) => e instanceof TypeError && /cadata/.test(e.message));
+  }
+});
 
 test.run();
