@@ -22,15 +22,13 @@ import {
   SSLError,
   SSLObject,
   STDOUT,
-  SubprocessProtocol,
-  type SubprocessTransport,
   type Transport,
   TLSVersion,
   ValueError,
 } from "../mod.ts";
 import { C, libc } from "../src/native.ts";
 import { dec, enc, Recorder, runUntil } from "./_net.ts";
-import { sServer, stopServer } from "./_openssl.ts";
+import { OpensslServer, sServer, stopServer } from "./_openssl.ts";
 import { makeTestPki, removeTestPki, type TestPki } from "./_tls.ts";
 import { port, tlsContexts, tlsTest } from "./_tls_kit.ts";
 
@@ -108,23 +106,9 @@ async function roundTrip(loop: EventLoop, p: number, ctx: SSLContext, data = "pi
   return obj;
 }
 
-class Collect extends SubprocessProtocol {
-  out = "";
-  exited = false;
-  transport: SubprocessTransport | null = null;
-  override connectionMade(tr: SubprocessTransport): void {
-    this.transport = tr;
-  }
-  override pipeDataReceived(_fd: number, data: Uint8Array): void {
-    this.out += dec.decode(data);
-  }
-  override processExited(): void {
-    this.exited = true;
-  }
-  send(text: string): void {
-    (this.transport!.getPipeTransport(0) as unknown as { write(d: Uint8Array): void }).write(enc.encode(text));
-  }
-}
+/** A child whose output is collected (and whose stdin, when a pipe, takes lines). */
+const Collect = OpensslServer;
+type Collect = OpensslServer;
 
 /** Start `openssl s_client` against `p`; stdin a pipe when `interactive`, else /dev/null (it quits after the handshake). */
 async function sClient(loop: EventLoop, p: number, args: string[], interactive = false): Promise<Collect> {
