@@ -465,25 +465,33 @@ export interface SessionStats {
   cacheFull: number;
 }
 
-/** Python's `SSLContext.cert_store_stats()` in camelCase: what the trust store holds. */
 /** One cipher of {@link SSLContext.getCiphers} (Python's dictionary, keys in camelCase). */
 export interface CipherInfo {
   /** OpenSSL's cipher id (the protocol's two-byte code plus 0x03000000). */
   id: number;
+  /** OpenSSL's name ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_AES_256_GCM_SHA384"). */
   name: string;
   /** The protocol version that introduced it ("TLSv1.2", "TLSv1.3"). */
   protocol: string;
   /** OpenSSL's one-line description (key exchange, authentication, encryption, MAC). */
   description: string;
+  /** Secret bits of the cipher's strength. */
   strengthBits: number;
+  /** Bits the algorithm itself uses. */
   algBits: number;
+  /** Whether it is an AEAD cipher (GCM, ChaCha20-Poly1305). */
   aead: boolean;
+  /** The long name of its symmetric cipher ("aes-128-gcm"). */
   symmetric: string | null;
+  /** The long name of its MAC digest; null for AEAD ciphers. */
   digest: string | null;
+  /** The long name of its key exchange ("kx-ecdhe", "kx-any"). */
   kea: string | null;
+  /** The long name of its authentication ("auth-ecdsa", "auth-any"). */
   auth: string | null;
 }
 
+/** Python's `SSLContext.cert_store_stats()` in camelCase: what the trust store holds. */
 export interface CertStoreStats {
   /** Certificates (CAs and others). */
   x509: number;
@@ -1067,7 +1075,6 @@ export class SSLContext {
     this.#sniCallback = fn;
   }
 
-  /** Restrict the TLS 1.2-and-below cipher suites (OpenSSL's cipher list syntax). */
   /**
    * The file TLS secrets are appended to, in the NSS key log format that
    * Wireshark reads (Python's `keylog_filename`): one line per secret of
@@ -1252,6 +1259,7 @@ export class SSLContext {
     }
   }
 
+  /** Restrict the TLS 1.2-and-below cipher suites (OpenSSL's cipher list syntax). */
   setCiphers(ciphers: string): void {
     if (typeof ciphers !== "string") throw new TypeError(`ciphers must be a string, got ${formatValue(ciphers)}`);
     const o = openssl();
