@@ -15,6 +15,7 @@
  */
 
 import { C, libc, native } from "../src/native.ts";
+import { concat } from "../test/_net.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -267,15 +268,8 @@ export async function runScenario(scenario: string, main: () => Promise<never | 
 
 // ---- data ----
 
-export function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
-}
+/** All of `chunks` in one array (the tests' helper). */
+export const concatBytes: (chunks: Uint8Array[]) => Uint8Array = concat;
 
 /**
  * An incremental 64-bit FNV-1a-like hash in two 32-bit lanes (fast, no

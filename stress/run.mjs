@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { killGroup, live } from "../bench/_harness.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const here = join(root, "stress");
@@ -53,26 +54,7 @@ if (opts.only) {
   scenarios = all.filter((n) => want.includes(n));
 }
 
-// ---- children: own process group, all killed on the way out ----
-const live = new Set();
-function killGroup(child, sig) {
-  try {
-    process.kill(-child.pid, sig);
-  } catch {
-    try {
-      child.kill(sig);
-    } catch { /* gone */ }
-  }
-}
-process.on("exit", () => {
-  for (const c of live) killGroup(c, "SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: killing the scenarios`);
-    process.exit(130);
-  });
-}
+// ---- children: own process group, all killed on the way out (bench/_harness.mjs) ----
 
 function command(rt, name) {
   const args = ["--seconds", String(seconds), ...extra];
