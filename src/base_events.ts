@@ -623,8 +623,9 @@ export abstract class BaseEventLoop {
       }
       if (this._ready.length === 0) {
         const timeout = this._idleTimeout();
-        if (timeout !== 0) {
-          if (this._spinForIo(timeout)) continue;
+        // Spinning found I/O ready: carry on, but within the slice budget
+        // below (a descriptor ready on every poll must not hold the thread).
+        if (timeout !== 0 && !this._spinForIo(timeout)) {
           this._goIdle(timeout);
           return;
         }
