@@ -39,6 +39,8 @@ const SLICE_MS = 1;
 const SPIN_MS = 0.05;
 /** A wait shorter than this (ms) means traffic is flowing. */
 const IO_BUSY_MS = 0.5;
+/** Microtask hops with no new continuation before a spin (see _probeHop). */
+const PROBE_HOPS = 3;
 
 /**
  * A loop's exception handler (asyncio's `loop.set_exception_handler`
@@ -100,6 +102,8 @@ export abstract class BaseEventLoop {
   /** @internal ready descriptors were already queued for the next iteration */ _ioHarvested = false;
   /** @internal */ _sliceStart = 0;
   /** @internal */ _microtasks = false;
+  /** @internal microtask hops still to make before the next spin (see _probeHop) */
+  _spinProbe = 0;
   /** @internal */ _runSettle: ((err?: unknown) => void) | null = null;
   /** @internal */ _releaseKeepAlive: (() => void) | null = null;
 
@@ -617,6 +621,7 @@ export abstract class BaseEventLoop {
       if (this._microtasks) {
         // A promise continuation is ready: let it run, then carry on.
         this._microtasks = false;
+        this._spinProbe = PROBE_HOPS;
         if (native.now() - this._sliceStart > SLICE_MS) native.macrotask(this._newSlice);
         else queueMicrotask(this._slice);
         return;
@@ -625,9 +630,15 @@ export abstract class BaseEventLoop {
         const timeout = this._idleTimeout();
         // Spinning found I/O ready: carry on, but within the slice budget
         // below (a descriptor ready on every poll must not hold the thread).
-        if (timeout !== 0 && !this._spinForIo(timeout)) {
-          this._goIdle(timeout);
-          return;
+        if (timeout !== 0) {
+          if (this._spinProbe > 0 && this._spinWanted()) {
+            queueMicrotask(this._probeHop);
+            return;
+          }
+          if (!this._spinForIo(timeout)) {
+            this._goIdle(timeout);
+            return;
+          }
         }
       }
       if ((++n & 31) === 0 && native.now() - this._sliceStart > SLICE_MS) {
@@ -665,7 +676,7 @@ export abstract class BaseEventLoop {
    * became ready.
    */
   _spinForIo(timeout: number): boolean {
-    if (SPIN_MS <= 0 || !this._ioBusy || !this._hasIo() || this._microtasks) return false;
+    if (!this._spinWanted()) return false;
     let now = native.now();
     const end = now + Math.min(SPIN_MS, timeout < 0 ? SPIN_MS : timeout * 1000);
     // No poll starts that would end after the deadline, judged by the last one's length
@@ -683,6 +694,28 @@ export abstract class BaseEventLoop {
       now = t;
     }
     return false;
+  }
+
+  /**
+   * @internal Continuations ran: the awaits they reached may still be a few
+   * microtasks from resuming (an await of a done future takes three), and
+   * a spin now would hold them back for its whole length. So the loop first
+   * hops through the microtask queue until PROBE_HOPS hops in a row saw no
+   * new continuation, without polling.
+   */
+  _probeHop = (): void => {
+    if (!this._running) return;
+    if (this._microtasks) {
+      this._microtasks = false;
+      this._spinProbe = PROBE_HOPS;
+    } else this._spinProbe--;
+    if (this._spinProbe > 0 && this._ready.length === 0 && !this._stopping) queueMicrotask(this._probeHop);
+    else this._slice();
+  };
+
+  /** @internal traffic flows and nothing else waits: spinning may pay off */
+  _spinWanted(): boolean {
+    return SPIN_MS > 0 && this._ioBusy && !this._microtasks && this._hasIo();
   }
 
   /** @internal */

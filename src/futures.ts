@@ -59,6 +59,8 @@ export interface FutureLoop {
   isRunning(): boolean;
   /** @internal Called when a promise continuation became ready, so the loop lets microtasks run. */
   _microtaskReady(): void;
+  /** @internal Set for a continuation that needs no wake-up: the loop runs, or parks anyway. */
+  _microtasks: boolean;
 }
 
 const PENDING = 0;
@@ -258,7 +260,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
       }
     }
     if (cancelNow) return Promise.reject(waiter!._makeCancelledError()).then(onFulfilled, onRejected);
-    if (this._state !== PENDING) return this._settledPromise().then(onFulfilled, onRejected);
+    if (this._state !== PENDING) {
+      // The continuation is one microtask away: the loop must not spin
+      // before it runs. A parked loop need not wake for it.
+      this._loop._microtasks = true;
+      return this._settledPromise().then(onFulfilled, onRejected);
+    }
     // Pending: one promise, settled from the done callback by calling the
     // reactions directly (for `await`, V8's resume functions). A promise
     // settled first and chained after would cost a second promise and a
