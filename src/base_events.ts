@@ -104,6 +104,8 @@ export abstract class BaseEventLoop {
   /** @internal */ _microtasks = false;
   /** @internal microtask hops still to make before the next spin (see _probeHop) */
   _spinProbe = 0;
+  /** @internal the microtask queue was quiet since the last callbacks ran: the spin may start */
+  _probed = false;
   /** @internal */ _runSettle: ((err?: unknown) => void) | null = null;
   /** @internal */ _releaseKeepAlive: (() => void) | null = null;
 
@@ -621,20 +623,26 @@ export abstract class BaseEventLoop {
       if (this._microtasks) {
         // A promise continuation is ready: let it run, then carry on.
         this._microtasks = false;
-        this._spinProbe = PROBE_HOPS;
         if (native.now() - this._sliceStart > SLICE_MS) native.macrotask(this._newSlice);
         else queueMicrotask(this._slice);
         return;
       }
       if (this._ready.length === 0) {
         const timeout = this._idleTimeout();
-        // Spinning found I/O ready: carry on, but within the slice budget
-        // below (a descriptor ready on every poll must not hold the thread).
         if (timeout !== 0) {
-          if (this._spinProbe > 0 && this._spinWanted()) {
+          if (!this._probed && this._spinWanted()) {
+            // The hops return here through _slice: the budget is checked here.
+            if (native.now() - this._sliceStart > SLICE_MS) {
+              native.macrotask(this._newSlice);
+              return;
+            }
+            this._spinProbe = PROBE_HOPS;
             queueMicrotask(this._probeHop);
             return;
           }
+          this._probed = false;
+          // Spinning found I/O ready: carry on, but within the slice budget
+          // below (a descriptor ready on every poll must not hold the thread).
           if (!this._spinForIo(timeout)) {
             this._goIdle(timeout);
             return;
@@ -697,11 +705,12 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * @internal Continuations ran: the awaits they reached may still be a few
-   * microtasks from resuming (an await of a done future takes three), and
-   * a spin now would hold them back for its whole length. So the loop first
-   * hops through the microtask queue until PROBE_HOPS hops in a row saw no
-   * new continuation, without polling.
+   * @internal Before a spin. Code that ran since the last one (callbacks,
+   * continuations, a host's wake-up) may have left awaits a few microtasks
+   * from resuming (an await of a done future takes three), and a spin would
+   * hold them back for its whole length. So the loop first hops through the
+   * microtask queue, without polling, until PROBE_HOPS hops in a row saw no
+   * new continuation.
    */
   _probeHop = (): void => {
     if (!this._running) return;
@@ -709,8 +718,12 @@ export abstract class BaseEventLoop {
       this._microtasks = false;
       this._spinProbe = PROBE_HOPS;
     } else this._spinProbe--;
-    if (this._spinProbe > 0 && this._ready.length === 0 && !this._stopping) queueMicrotask(this._probeHop);
-    else this._slice();
+    if (this._spinProbe > 0 && this._ready.length === 0 && !this._stopping) {
+      queueMicrotask(this._probeHop);
+      return;
+    }
+    this._probed = this._spinProbe === 0;
+    this._slice();
   };
 
   /** @internal traffic flows and nothing else waits: spinning may pay off */
@@ -721,6 +734,7 @@ export abstract class BaseEventLoop {
   /** @internal */
   _goIdle(timeout: number): void {
     this._waiting = true;
+    if (this._wakeResolve === null && taskContext.current !== null) this._armWake();
     this._idleSince = native.now();
     if (timeout > 0) {
       // Round up: a 0.3 ms wait must not become a busy loop.
@@ -747,7 +761,28 @@ export abstract class BaseEventLoop {
   _wake(): void {
     if (this._wakeQueued) return;
     this._wakeQueued = true;
-    queueMicrotask(this._wakeFromMicrotask);
+    const resolve = this._wakeResolve;
+    if (resolve !== null) {
+      this._wakeResolve = null;
+      resolve();
+    } else queueMicrotask(this._wakeFromMicrotask);
+  }
+
+  /** @internal settles the armed wake-up (see _armWake) */
+  _wakeResolve: (() => void) | null = null;
+
+  /**
+   * @internal A wake-up usually comes from a task's continuation, and a
+   * microtask queued there runs in that task's context, which the slice
+   * must then leave again (an AsyncLocalStorage run per wake-up: the
+   * costliest step of an await on Deno). A promise reaction runs in the
+   * context it was registered in, so one registered here, outside every
+   * task, wakes the loop outside them too.
+   */
+  _armWake(): void {
+    new Promise<void>((resolve) => {
+      this._wakeResolve = resolve;
+    }).then(this._wakeFromMicrotask);
   }
 
   /**
@@ -840,6 +875,7 @@ export abstract class BaseEventLoop {
     // Run exactly the callbacks that are ready now; new ones wait for the next iteration.
     const todo = this._ready;
     if (todo.length === 0) return;
+    this._probed = false;
     this._ready = this._spare;
     if (this._debug) this._runDebug(todo);
     else {

@@ -63,6 +63,9 @@ export interface FutureLoop {
   _microtasks: boolean;
 }
 
+/** A settled promise whose reactions carry a done future's result to its awaiter. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 const PENDING = 0;
 const CANCELLED = 1;
 const FINISHED = 2;
@@ -264,6 +267,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
       // The continuation is one microtask away: the loop must not spin
       // before it runs. A parked loop need not wake for it.
       this._loop._microtasks = true;
+      if (this._state === FINISHED && this._exception === undefined && typeof onFulfilled === "function") {
+        // One promise per await, not two (each costs a promise hook on Node).
+        const result = this._result as T;
+        return RESOLVED.then(() => onFulfilled(result));
+      }
       return this._settledPromise().then(onFulfilled, onRejected);
     }
     // Pending: one promise, settled from the done callback by calling the
