@@ -2,7 +2,7 @@
 
 import { RuntimeError } from "./errors.ts";
 import { Future } from "./futures.ts";
-import { type CoroutineFunction, Task } from "./tasks.ts";
+import { checkOptionsObject, type CoroutineFunction, Task } from "./tasks.ts";
 import { checkAwaitable, type Coroutine } from "./coroutines.ts";
 import { ensureFutureOn, type BaseEventLoop } from "./base_events.ts";
 import { getEventLoop, newEventLoop, setEventLoop } from "./events.ts";
@@ -68,6 +68,7 @@ export class Runner {
 
   /** Makes no loop yet: the first `run()` or `getLoop()` does, with `options.loopFactory`. */
   constructor(options: RunnerOptions = {}) {
+    checkOptionsObject(options, "Runner");
     if (options.loopFactory !== undefined && typeof options.loopFactory !== "function") {
       throw new TypeError("Runner: loopFactory must be a function");
     }
@@ -86,6 +87,7 @@ export class Runner {
     let loop: EventLoop;
     let task: Future<T>;
     try {
+      checkOptionsObject(options, "Runner.run()");
       checkAwaitable(main, "Runner.run()");
       loop = this.getLoop();
       task = main instanceof Future ? ensureFutureOn(main, loop) : loop.createTask(main, { context: options.context });

@@ -737,7 +737,7 @@ function checkTimeout(value: unknown): number | null {
 }
 
 /** TypeError unless the trailing options argument is an object. */
-function checkOptionsObject(options: unknown, what: string): void {
+export function checkOptionsObject(options: unknown, what: string): void {
   if (options === null || typeof options !== "object") throw new TypeError(`${what} options must be an object, got ${formatValue(options)}`);
 }
 

@@ -3,9 +3,10 @@
 import { test } from "uvu";
 import {
   asCompleted, Barrier, BoundedSemaphore, CancelledError, Condition, createSubprocessExec, createSubprocessShell, Event,
+  ConnectionAbortedError, createDefaultContext, ExceptionGroup,
   type EventLoop, gather, IncompleteReadError, LimitOverrunError, Lock, openConnection, PriorityQueue, Process, Queue,
-  QueueEmpty, QueueFull, Semaphore, shield, sleep, Socket, socketpair, startServer, StreamReader, StreamWriter, timeout,
-  timeoutAt, TimeoutError, wait, waitFor,
+  PIPE, QueueEmpty, QueueFull, Runner, Semaphore, shield, sleep, Socket, socketpair, startServer, StreamReader, StreamWriter,
+  taskGroup, timeout, timeoutAt, TimeoutError, wait, waitFor,
 } from "../mod.ts";
 import { badInputTests, type Case, closeAll, GetterBoom, val, type Val } from "./_bad_input.ts";
 
@@ -13,6 +14,8 @@ interface H {
   loop: EventLoop;
   socks: Socket[];
   writers: StreamWriter[];
+  /** A `cat` child, for the Process case. */
+  proc?: Process;
 }
 
 const h = (loop: EventLoop): H => ({ loop, socks: [], writers: [] });
@@ -244,6 +247,32 @@ const cases: Case<H>[] = [
     },
   },
   {
+    name: "streamWriter.startTls(sslContext, options)",
+    setup: streams,
+    args: [
+      { name: "sslContext", valid: () => createDefaultContext(), msg: /sslContext|SSLContext|context/ },
+      {
+        name: "options",
+        // Nobody answers on the other end: the handshake times out at once.
+        valid: () => ({ serverHostname: "localhost", sslHandshakeTimeout: 0.05 }),
+        msg: /options|serverHostname|sslHandshakeTimeout|sslShutdownTimeout|hostname|timeout/,
+      },
+    ],
+    call: async (c, [ctx, o]) => {
+      try {
+        return await c.writers[0].startTls(ctx as ReturnType<typeof createDefaultContext>, o as object);
+      } catch (e) {
+        // The handshake timeout's documented outcome.
+        if (e instanceof ConnectionAbortedError && /handshake/.test(e.message)) return null;
+        throw e;
+      }
+    },
+    allow: [CancelledError, TimeoutError],
+    pendingOk: true,
+    waitMs: 500,
+    runs: 60,
+  },
+  {
     name: "openConnection(host, port, options)",
     setup: (loop) => {
       const c = h(loop);
@@ -294,6 +323,62 @@ const cases: Case<H>[] = [
     ],
     call: (_c, [s, o]) => createSubprocessShell(s as string, o as object),
     waitMs: 10_000,
+    runs: 100,
+  },
+  {
+    name: "taskGroup(body): tg.createTask(aw, options)",
+    setup: h,
+    args: [awArg, { name: "options", valid: () => ({ name: "t" }), msg: /options|name|context|eagerStart/ }],
+    call: async (_c, [a, o]) => {
+      try {
+        return await taskGroup(async (tg) => await tg.createTask(a as () => Promise<number>, o as object));
+      } catch (e) {
+        // As asyncio, the body's own error comes out wrapped in a group: judge the error itself.
+        if (e instanceof ExceptionGroup && e.exceptions.length === 1) throw e.exceptions[0];
+        throw e;
+      }
+    },
+  },
+  {
+    name: "new Runner(options).run(main, runOptions)",
+    setup: h,
+    outsideLoop: true,
+    args: [
+      { name: "options", valid: () => ({ debug: false }), msg: /options|debug|loopFactory/ },
+      { name: "main", valid: () => async () => 1, msg: /main|coroutine|function|Future|awaitable/ },
+      { name: "runOptions", valid: () => ({}), msg: /options|context/ },
+    ],
+    call: async (_c, [o, m, ro]) => {
+      const runner = new Runner(o as object);
+      try {
+        return await runner.run(m as () => Promise<number>, ro as object);
+      } finally {
+        await runner.close();
+      }
+    },
+    cleanup: () => {},
+  },
+  {
+    name: "process.sendSignal(sig); communicate(input)",
+    setup: async (loop) => ({ ...h(loop), proc: await createSubprocessExec("cat", { stdin: PIPE, stdout: PIPE }) }),
+    args: [
+      { name: "sig", valid: () => "SIGCONT", msg: /sig|signal/ },
+      { name: "input", valid: () => new Uint8Array([1, 2]), msg: /input|data|bytes-like/ },
+    ],
+    call: async (c, [sig, input]) => {
+      c.proc!.sendSignal(sig as number);
+      return await c.proc!.communicate(input as Uint8Array);
+    },
+    cleanup: async (c) => {
+      // A stopping signal (SIGSTOP) leaves cat stopped: SIGKILL still ends it.
+      const proc = c.proc!;
+      if (proc.returncode === null) proc.kill();
+      await proc.wait();
+      await cleanupH(c, undefined);
+    },
+    // A signal the child ignores or that stops it leaves communicate() waiting.
+    pendingOk: true,
+    waitMs: 2000,
     runs: 100,
   },
 ];
