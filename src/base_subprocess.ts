@@ -180,10 +180,11 @@ export class UnixSubprocessTransport extends BaseTransport implements Subprocess
   /**
    * Send signal `sig` (a number or a name such as "SIGTERM"). A no-op once
    * the child was reaped (its pid may be reused); ProcessLookupError after
-   * the transport finished (connectionLost), as asyncio.
+   * the transport finished (connectionLost), as asyncio. Signal 0 sends
+   * nothing: kill(2)'s existence check, as Python's `send_signal(0)`.
    */
   sendSignal(sig: number | string): void {
-    const num = signalNumber(sig);
+    const num = sig === 0 ? 0 : signalNumber(sig);
     if (this._done) throw OSError.fromErrno(ESRCH);
     if (this._returncode !== null) return;
     if (libc.kill(this._pid, num) < 0) {

@@ -481,6 +481,8 @@ pt("kill(), terminate(), sendSignal(\"SIGUSR1\"): returncode -9, -15, -10", asyn
     const p = await exec("sleep", "10");
     assert.is(p.returncode, null);
     assert.ok(childPids().includes(p.pid), "the child is listed as ours");
+    p.sendSignal(0); // kill(2)'s existence check: the child goes on
+    assert.is(p.returncode, null);
     stop(p);
     assert.is(await timeout(5, () => p.wait()), rc);
     assert.is(p.returncode, rc);
