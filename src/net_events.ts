@@ -364,6 +364,10 @@ export class NetEventLoop extends SelectorEventLoop {
     checkOptions(options, "createConnection");
     this._checkClosed();
     checkFactory(protocolFactory);
+    const interleave = options.interleave;
+    if (interleave !== undefined && interleave !== null && !Number.isInteger(interleave)) {
+      throw new TypeError(`interleave must be an integer, got ${formatValue(interleave)}`);
+    }
     const tls = checkSsl(options);
     if (tls !== null && tls.serverHostname === null) {
       // The name dialled is the name verified (asyncio); serverHostname "" skips the check.
@@ -914,7 +918,9 @@ export class NetEventLoop extends SelectorEventLoop {
         const pairs: [number, number, unknown, unknown][] = [];
         if (family === C.AF_UNIX) {
           for (const a of [localAddr, remoteAddr]) {
-            if (a !== null && typeof a !== "string") throw new TypeError(`string is expected, got ${formatValue(a)}`);
+            if (a !== null && typeof a !== "string") {
+              throw new TypeError(`string is expected: with family AF_UNIX an address is a path, got ${formatValue(a)}`);
+            }
           }
           if (typeof localAddr === "string" && !localAddr.startsWith("\0") && isSocketFile(localAddr)) unlinkPath(localAddr);
           pairs.push([family, proto, localAddr, remoteAddr]);
