@@ -346,7 +346,8 @@ export async function runCase<Ctx>(c: Case<Ctx>): Promise<void> {
       const loop = newEventLoop();
       const seen: Record<string, unknown>[] = [];
       loop.setExceptionHandler((_l, ctx) => void seen.push(ctx));
-      const guard = setTimeout(() => loop.isRunning() && loop.stop(), 120_000);
+      // A case may take long (many runs that each wait out waitMs): the guard grows with STRESS_FACTOR.
+      const guard = setTimeout(() => loop.isRunning() && loop.stop(), 120_000 * FACTOR);
       currentLoop = loop;
       const one = async (i: number, v: Val | null) => {
         const fds0 = FD_EACH ? JSON.stringify(openFds()) : "";
