@@ -465,13 +465,7 @@ export class NetEventLoop extends SelectorEventLoop {
   /** @internal */
   *_createConnectionTransport(sock: Socket, factory: ProtocolFactory, extra: Record<string, unknown> = {}, server: Server | null = null, tls: TlsArgs | null = null): G<[Transport, AnyProtocol]> {
     sock.setblocking(false);
-    let protocol: AnyProtocol;
-    try {
-      protocol = makeProtocol(factory);
-    } catch (e) {
-      sock.close();
-      throw e;
-    }
+    const protocol = makeProtocol(factory, sock);
     const waiter = this.createFuture<void>();
     let transport: Transport;
     if (tls !== null) {
@@ -966,13 +960,7 @@ export class NetEventLoop extends SelectorEventLoop {
         }
         if (sock === null) throw lastError;
       }
-      let protocol: AnyProtocol;
-      try {
-        protocol = makeProtocol(protocolFactory);
-      } catch (e) {
-        sock.close();
-        throw e;
-      }
+      const protocol = makeProtocol(protocolFactory, sock);
       const waiter = self.createFuture<void>();
       const transport = new SelectorDatagramTransport(self, sock, protocol, remote, waiter);
       try {

@@ -237,11 +237,17 @@ export function checkProtocolFactory(f: unknown): void {
   }
 }
 
-/** Call a protocol factory and check what it returned. */
-export function makeProtocol(factory: () => unknown): AnyProtocol {
-  const p = factory();
-  checkProtocol(p, "the protocol made by protocolFactory");
-  return p;
+/** Call a protocol factory and check what it returned; on failure `owner` (the socket it was for) is closed. */
+export function makeProtocol(factory: () => unknown, owner?: { close(): void }): AnyProtocol {
+  try {
+    const p = factory();
+    checkProtocol(p, "the protocol made by protocolFactory");
+    return p;
+  } catch (e) {
+    // The socket the protocol was made for has no transport yet to close it.
+    owner?.close();
+    throw e;
+  }
 }
 
 /** True when the protocol reads into its own buffers. */

@@ -59,6 +59,16 @@ function udp(c: Net): Socket {
   return u;
 }
 
+/** A socket transport over one end of a pair (the transport owns that end). */
+async function withTransport(loop: EventLoop): Promise<Net> {
+  const c = net(loop);
+  const [a] = pair(c);
+  c.socks.splice(0, 1);
+  const [t] = await loop.connectAcceptedSocket(() => new Protocol(), a);
+  c.transports.push(t);
+  return c;
+}
+
 async function cleanupNet(c: Net, result: unknown): Promise<void> {
   const closeOne = async (r: unknown) => {
     if (r instanceof Server) {
@@ -211,14 +221,7 @@ const cases: Case<Net>[] = [
   },
   {
     name: "loop.sendfile(transport, file, offset, count, options)",
-    setup: async (loop) => {
-      const c = net(loop);
-      const [a] = pair(c);
-      c.socks.splice(0, 1);
-      const [t] = await loop.connectAcceptedSocket(() => new Protocol(), a);
-      c.transports.push(t);
-      return c;
-    },
+    setup: withTransport,
     args: [
       { name: "transport", valid: (c) => c.transports[0], msg: /transport/ },
       { name: "file", valid: () => fileFd, fd: true, msg: /file|descriptor|fileno/ },
@@ -356,14 +359,7 @@ const cases: Case<Net>[] = [
   },
   {
     name: "loop.startTls(transport, protocol, sslContext, options)",
-    setup: async (loop) => {
-      const c = net(loop);
-      const [a] = pair(c);
-      c.socks.splice(0, 1);
-      const [t] = await loop.connectAcceptedSocket(() => new Protocol(), a);
-      c.transports.push(t);
-      return c;
-    },
+    setup: withTransport,
     args: [
       { name: "transport", valid: (c) => c.transports[0], msg: /transport/ },
       { name: "protocol", valid: (c) => c.transports[0].getProtocol(), msg: /protocol/ },
