@@ -209,6 +209,16 @@ function checkSsl(
 }
 
 /** TypeError unless the trailing options argument is an object. */
+/** Start accepting; a server that cannot start is closed (its sockets with it). */
+function* startServingOrClose(server: Server): G<void> {
+  try {
+    yield* server.startServing();
+  } catch (e) {
+    server.close();
+    throw e;
+  }
+}
+
 function checkOptions(options: unknown, what: string): void {
   if (options === null || typeof options !== "object") throw new TypeError(`${what}() options must be an object, got ${formatValue(options)}`);
 }
@@ -698,14 +708,7 @@ export class NetEventLoop extends SelectorEventLoop {
       for (const s of sockets) s.setblocking(false);
       const server = new Server(self, sockets, protocolFactory, backlog);
       server._tls = tls;
-      if (options.startServing ?? true) {
-        try {
-          yield* server.startServing();
-        } catch (e) {
-          server.close();
-          throw e;
-        }
-      }
+      if (options.startServing ?? true) yield* startServingOrClose(server);
       return server;
     })());
   }
@@ -776,14 +779,7 @@ export class NetEventLoop extends SelectorEventLoop {
           if (now !== null && now === identity) unlinkPath(ownPath!);
         };
       }
-      if (options.startServing ?? true) {
-        try {
-          yield* server.startServing();
-        } catch (e) {
-          server.close();
-          throw e;
-        }
-      }
+      if (options.startServing ?? true) yield* startServingOrClose(server);
       return server;
     })());
   }
