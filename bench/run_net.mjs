@@ -21,6 +21,7 @@
 //
 //   node bench/run_net.mjs [--quick] [--only=c,uvloop,...] [--seconds=N]
 //                          [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]
+//                          [--malloc=pinned|default]
 //
 // Server names for --only: c uvloop asyncio node bun deno tsyncio-node
 // tsyncio-bun tsyncio-deno (or "tsyncio" for the three, "host" for
@@ -49,13 +50,13 @@ const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const opt = options(args);
 for (const a of args) {
-  if (!/^--(quick|only=.*|seconds=.*|warmup=.*|idle=.*|reps=.*|json=.*|help)$/.test(a)) {
-    console.error(`unknown argument ${a}\nusage: node bench/run_net.mjs [--quick] [--only=name,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]`);
+  if (!/^--(quick|only=.*|seconds=.*|warmup=.*|idle=.*|reps=.*|json=.*|malloc=(pinned|default)|help)$/.test(a)) {
+    console.error(`unknown argument ${a}\nusage: node bench/run_net.mjs [--quick] [--only=name,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE] [--malloc=pinned|default]`);
     process.exit(2);
   }
 }
 if (args.includes("--help")) {
-  console.log("usage: node bench/run_net.mjs [--quick] [--only=c,uvloop,asyncio,node,bun,deno,tsyncio-node,tsyncio-bun,tsyncio-deno,streams,web,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE]");
+  console.log("usage: node bench/run_net.mjs [--quick] [--only=c,uvloop,asyncio,node,bun,deno,tsyncio-node,tsyncio-bun,tsyncio-deno,streams,web,...] [--seconds=N] [--warmup=N] [--idle=N] [--reps=N] [--json=FILE] [--malloc=pinned|default]");
   process.exit(0);
 }
 const QUICK = args.includes("--quick");
@@ -70,6 +71,16 @@ if (!(SECONDS > 0 && SECONDS <= 60) || !(WARMUP >= 0 && WARMUP <= 30) || !(IDLE 
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const out = join(root, ".build", "bench-net");
 const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" };
+// glibc's malloc gives the top of its heap back to the kernel past a trim
+// threshold that it moves at run time, and takes it back at the next large
+// allocation. On this VM a fresh page costs so much that a server caught in
+// that cycle echoes (c) ten times slower (uvloop: ~250 against ~2,300 MiB/s;
+// see bench/README.md). Pinning both thresholds, the same for every server,
+// measures the servers instead of the allocator's state; --malloc=default
+// measures without.
+const MALLOC = opt("malloc", "pinned");
+const PINNED_MALLOC = { MALLOC_TRIM_THRESHOLD_: String(64 << 20), MALLOC_MMAP_THRESHOLD_: String(1 << 20) };
+const serverEnv = MALLOC === "pinned" ? { ...env, ...PINNED_MALLOC } : env;
 const rel = (s) => String(s).replaceAll(root, "");
 
 const STREAMS = ["uvloop-streams", "asyncio-streams", "tsyncio-streams-node", "tsyncio-streams-bun", "tsyncio-streams-deno"];
@@ -100,7 +111,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Start a long-lived process in its own group; keeps the tail of its stderr/stdout. */
 function startProc(argv) {
-  const child = spawn(argv[0], argv.slice(1), { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(argv[0], argv.slice(1), { cwd: root, env: serverEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   const st = { child, tail: "", exited: null };
   const keep = (d) => {
@@ -397,6 +408,9 @@ function table(header, body) {
 const text = [];
 text.push("");
 text.push(`Echo benchmark (${new Date().toISOString()}; ${SECONDS}s per scenario after ${WARMUP}s warm-up; server on core 0, client on core 1 unless "same core"; MiB/s = bytes echoed back per second)`);
+text.push(MALLOC === "pinned"
+  ? `(every server runs with glibc's malloc thresholds pinned: ${Object.entries(PINNED_MALLOC).map(([k, v]) => `${k}=${v}`).join(" ")}; --malloc=default runs without)`
+  : "(glibc's malloc thresholds left to move: (c) may show the trim cycle described in bench/README.md)");
 const noisyK = (n, k) => results[n]?.[k]?.otherCpuFraction > NOISE;
 const noisy = (n) => ["a", "aSame", "b", "c"].some((k) => noisyK(n, k));
 const tableRows = (names, cols) => names.map((n) => [LABEL[n] + (noisy(n) ? " ~" : ""), ...cols.map(([, f]) => (results[n].error ? "failed" : f(results[n])))]);
@@ -451,6 +465,29 @@ if (tRows.length) {
   if (tRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
 }
 
+// the floor: the I/O path against uvloop and the C server (issue 13's targets)
+const cSrv = results.c;
+const fRows = rows.filter((n) => HOST[n]).map((n) => {
+  const r = results[n];
+  const vs = (k, f, ref) => (ok(r[k]) && ok(ref?.[k]) ? ratio(f(r[k]), f(ref[k])) : null);
+  const cpuB = vs("b", (x) => x.serverCpuUsPerRt, uv);
+  const rtsA1 = vs("aSame", (x) => x.rtPerSec, uv);
+  const cpuA1 = vs("aSame", (x) => x.serverCpuUsPerRt, uv);
+  const p99A1 = vs("aSame", (x) => x.p99Us, uv);
+  const p50A = vs("a", (x) => x.p50Us, uv);
+  const thrC = vs("c", (x) => x.mibPerSec, cSrv);
+  const nz = (k, other) => noisyK(n, k) || noisyK(other, k);
+  const m = (v, good, k, other) => [fr(v), mark(v == null ? null : good(v), nz(k, other))];
+  return [LABEL[n], ...m(cpuB, (v) => v <= 0.9, "b", "uvloop"), ...m(rtsA1, (v) => v >= 1, "aSame", "uvloop"), ...m(cpuA1, (v) => v <= 1.1, "aSame", "uvloop"),
+    ...m(p99A1, (v) => v <= 1.5, "aSame", "uvloop"), ...m(p50A, (v) => v <= 0.7, "a", "uvloop"), ...m(thrC, (v) => v >= 0.85, "c", "c")];
+});
+if (fRows.length) {
+  text.push("");
+  text.push(`Floor targets (vs uvloop and the C server in this run; (a1) is (a) with client and server on one core)`);
+  text.push(table(["", "(b) CPU/rt vs uvloop", "≤0.9×", "(a1) rt/s vs uvloop", "≥1×", "(a1) CPU/rt vs uvloop", "≤1.1×", "(a1) p99 vs uvloop", "≤1.5×", "(a) p50 vs uvloop", "≤0.7×", "(c) MiB/s vs C", "≥0.85×"], fRows));
+  if (fRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+}
+
 // streams: tsyncio's start_server echo vs uvloop's (the issue's targets)
 const uvs = results["uvloop-streams"];
 const sRows = rows.filter((n) => n.startsWith("tsyncio-streams-")).map((n) => {
@@ -486,7 +523,7 @@ text.push(`(run took ${((Date.now() - tRun) / 1000).toFixed(0)}s)`);
 console.log(text.join("\n"));
 
 const jsonOut = opt("json", join(out, "results.json"));
-writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, warmup: WARMUP, idle: IDLE, results }, null, 2));
+writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, warmup: WARMUP, idle: IDLE, malloc: MALLOC, results }, null, 2));
 log(`(raw figures: ${rel(jsonOut)})`);
 for (const c of live) killGroup(c, "SIGKILL");
 process.exit(0);
