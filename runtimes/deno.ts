@@ -18,6 +18,44 @@ const denoType: Record<CType, string> = {
   buf: "buffer", ptr: "pointer", cstr: "pointer", void: "void",
 };
 
+/**
+ * Deno's fast FFI calls take a 64-bit parameter (usize, i64) only as a
+ * BigInt: a number sends the call down the slow path (about 150 ns instead of
+ * 20 here) and deoptimises the JS function that made it, again and again
+ * (`--trace-deopt`: "not a BigInt" in send/recv's callers). So the 64-bit
+ * arguments are widened here, once, for every symbol that has any. A value
+ * that is not an integer is passed as it is, to get Deno's own error.
+ */
+const big = (v: unknown): unknown => (typeof v === "number" && Number.isInteger(v) ? BigInt(v) : v);
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...a: any[]) => any;
+
+/** `f` with its 64-bit arguments (by the symbol's parameter types) made BigInts. */
+function widen64(f: AnyFn, params: readonly CType[]): AnyFn {
+  const w = params.map((p) => p === "usize" || p === "i64");
+  if (!w.includes(true)) return f;
+  const [w0, w1, w2, w3, w4, w5] = w;
+  // One fixed-arity wrapper per length: TurboFan inlines it into the caller
+  // and keeps the FFI call at a fast, monomorphic site.
+  switch (params.length) {
+    case 1:
+      return (a) => f(w0 ? big(a) : a);
+    case 2:
+      return (a, b) => f(w0 ? big(a) : a, w1 ? big(b) : b);
+    case 3:
+      return (a, b, c) => f(w0 ? big(a) : a, w1 ? big(b) : b, w2 ? big(c) : c);
+    case 4:
+      return (a, b, c, d) => f(w0 ? big(a) : a, w1 ? big(b) : b, w2 ? big(c) : c, w3 ? big(d) : d);
+    case 5:
+      return (a, b, c, d, e) => f(w0 ? big(a) : a, w1 ? big(b) : b, w2 ? big(c) : c, w3 ? big(d) : d, w4 ? big(e) : e);
+    case 6:
+      return (a, b, c, d, e, g) => f(w0 ? big(a) : a, w1 ? big(b) : b, w2 ? big(c) : c, w3 ? big(d) : d, w4 ? big(e) : e, w5 ? big(g) : g);
+    default:
+      return (...a) => f(...a.map((v, i) => (w[i] ? big(v) : v)));
+  }
+}
+
 export async function createNative(): Promise<Native> {
   const { setImmediate } = await import("node:timers");
   const os = Deno.build.os === "darwin" ? "darwin" : "linux";
@@ -46,13 +84,13 @@ export async function createNative(): Promise<Native> {
     if (!(name in defs)) {
       libc[name] = null;
     } else if (def.result === "cstr") {
-      const f = s[name];
+      const f = widen64(s[name], (def as SymbolDef).params);
       libc[name] = (...a: unknown[]) => {
         const p = f(...a);
         return p === null ? "" : new Deno.UnsafePointerView(p).getCString();
       };
     } else {
-      libc[name] = s[name] ?? null;
+      libc[name] = s[name] ? widen64(s[name], (def as SymbolDef).params) : null;
     }
   }
   const bound = libc as Libc;
@@ -111,7 +149,7 @@ export async function createNative(): Promise<Native> {
         }
         const table: Record<string, unknown> = {};
         for (const [name, def] of Object.entries(symbols) as [string, SymbolDef][]) {
-          const f = lib.symbols[name] ?? null;
+          const f = lib.symbols[name] ? widen64(lib.symbols[name], def.params) : null;
           table[name] = f !== null && def.result === "cstr"
             ? (...a: unknown[]) => {
               const p = f(...a);
