@@ -34,11 +34,14 @@
 //
 // When it has a core to itself the client busy-polls (epoll_wait with a zero
 // timeout), so its own wake-ups are not in the figures: on a VM, waking a
-// sleeping vCPU costs tens of µs. --reps=N runs each ping-pong scenario N
-// times and keeps the best (lowest p50, or most round trips/s). The client
+// sleeping vCPU costs tens of µs. All servers stay up for the whole run, and
+// --reps=N runs every scenario on every server N times, interleaved (server
+// A, B, C, then A, B, C again), and keeps each one's median (by p50, or by
+// round trips/s): the machine's speed drifts over minutes, and interleaving
+// spreads that drift over all the servers alike. The client
 // also reports the CPU that neither it nor the server used (other processes,
-// steal): a scenario disturbed by more than 15% of a core is run once more
-// (within a 60 s budget), and a row still disturbed is flagged "~".
+// steal): a run disturbed by more than 15% of a core ranks after the quiet
+// ones, and a row whose median run was disturbed is flagged "~".
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -303,12 +306,17 @@ async function client(st, s) {
   return runJson(argv, budget);
 }
 
-// ---- run, one server at a time ----
+// ---- run: every server up at once, repetitions interleaved ----
+// The machine's speed drifts by up to 2× over minutes, so one server's
+// repetitions run back to back would all share one phase. Instead all the
+// servers stay up (idle ones use no CPU) and each repetition runs every
+// scenario on every server in turn; a server's figure is the median of its
+// REPS runs (by p50 for one connection, by round trips/s otherwise).
 const NOISE = 0.15;
-let retryBudget = QUICK ? 15_000 : 60_000;
 const tRun = Date.now();
 log(`load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`);
-log(`echo bench: ${SECONDS}s measured after ${WARMUP}s warm-up per scenario, ${IDLE} idle connections; servers on core 0, client on core 1`);
+log(`echo bench: ${SECONDS}s measured after ${WARMUP}s warm-up per scenario, ${IDLE} idle connections; servers on core 0, client on core 1; ${REPS} repetition(s), interleaved`);
+const up = new Map(); // name → the live server's state
 for (const name of selected) {
   const cmd = SERVERS[name];
   if (!cmd) {
@@ -318,66 +326,71 @@ for (const name of selected) {
   }
   const r = (results[name] = {});
   log(`--- ${LABEL[name]}: ${rel(cmd(0).join(" "))}`);
-  const t0 = Date.now();
-  let { st, error } = await startServer(name, cmd);
+  const { st, error } = await startServer(name, cmd);
   if (error) {
     r.error = error;
     r.stderr = st.tail;
     log(`    ${name}: FAILED: ${error}`);
     continue;
   }
-  const scen = STREAMISH.has(name) ? SCEN.filter(([k]) => k === "b" || k === "c") : SCEN;
-  for (const [key, s] of scen) {
-    if (st.exited) {
-      r[key] = { error: `server gone (${st.exited})` };
-      continue;
-    }
-    // REPS runs, best kept; a run disturbed by other load (> NOISE of a core)
-    // is run once more while the retry budget lasts, and a quiet run wins.
-    let x = null;
-    for (let i = 0, extra = 0; i < REPS + extra && !st.exited; i++) {
-      const t = Date.now();
+  up.set(name, st);
+}
+const scenariosOf = (name) => (STREAMISH.has(name) ? SCEN.filter(([k]) => k === "b" || k === "c") : SCEN);
+const samples = {}; // name → key → client results
+const dead = new Set(); // servers that stopped answering: no more runs
+for (let rep = 1; rep <= REPS; rep++) {
+  for (const [key, s] of SCEN) {
+    for (const [name, st] of up) {
+      if (dead.has(name) || st.exited || !scenariosOf(name).some(([k]) => k === key)) continue;
       const y = await client(st, s);
-      const rank = (z) => [z.error ? 2 : z.otherCpuFraction > NOISE ? 1 : 0, s.conns === 1 ? z.p50Us : -z.rtPerSec];
-      const [a, b] = [rank(y), x && rank(x)];
-      if (!x || a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) x = y;
-      if (y.error) break;
-      if (i === REPS + extra - 1 && x.otherCpuFraction > NOISE && extra === 0 && retryBudget > 0) {
-        extra = 1;
-        retryBudget -= Date.now() - t;
-        log(`    ${key}: other load ${Math.round(y.otherCpuFraction * 100)}% of a core: once more`);
+      ((samples[name] ??= {})[key] ??= []).push(y);
+      const other = y.otherCpuFraction > 0.05 ? `; other CPU ${Math.round(y.otherCpuFraction * 100)}%` : "";
+      log(`    [${rep}/${REPS}] ${LABEL[name]} ${key}: ${y.error ? `ERROR ${y.error}` : s.conns === 1 ? `p50 ${y.p50Us} µs, p99 ${y.p99Us} µs` : `${Math.round(y.rtPerSec)} rt/s, ${y.mibPerSec} MiB/s, server ${y.serverCpuUsPerRt} µs CPU/rt (${Math.round(y.serverCpuFraction * 100)}% of a core)`}${other}`);
+      if (y.error && !st.exited && !(await probe(st.port, 3000)).ok) {
+        log(`    ${name}: no longer answers; no more runs of it`);
+        dead.add(name);
       }
     }
-    x = r[key] = x ?? { error: `server gone (${st.exited})` };
-    const other = x.otherCpuFraction > 0.05 ? `; other CPU ${Math.round(x.otherCpuFraction * 100)}%` : "";
-    log(`    ${key}: ${x.error ? `ERROR ${x.error}` : s.conns === 1 ? `p50 ${x.p50Us} µs, p99 ${x.p99Us} µs` : `${Math.round(x.rtPerSec)} rt/s, ${x.mibPerSec} MiB/s, server ${x.serverCpuUsPerRt} µs CPU/rt (${Math.round(x.serverCpuFraction * 100)}% of a core)`}${other}`);
-    if (x.error && !st.exited && !(await probe(st.port, 3000)).ok) {
-      log(`    ${name}: no longer answers; skipping its other scenarios`);
-      for (const [k] of scen) r[k] ??= { error: "skipped: the server no longer answered" };
-      break;
-    }
   }
-  if (st.exited) r.stderr = st.tail;
-  else if (Object.values(r).some((v) => v?.error)) r.stderr = st.tail;
+}
+/** The median run: errors rank last, then disturbed runs, then by the scenario's own figure. */
+function median(runs, conns) {
+  const fig = (z) => (conns === 1 ? z.p50Us : -z.rtPerSec);
+  const good = runs.filter((z) => !z.error);
+  if (good.length === 0) return runs[runs.length - 1];
+  const quiet = good.filter((z) => !(z.otherCpuFraction > NOISE));
+  const pool = (quiet.length ? quiet : good).slice().sort((a, b) => fig(a) - fig(b));
+  return pool[(pool.length - 1) >> 1];
+}
+for (const [name, st] of up) {
+  const r = results[name];
+  for (const [key, s] of scenariosOf(name)) {
+    const runs = samples[name]?.[key];
+    r[key] = runs?.length ? median(runs, s.conns)
+      : dead.has(name) ? { error: "skipped: the server no longer answered" }
+      : { error: `server gone (${st.exited})` };
+  }
+  if (st.exited || Object.values(r).some((v) => v?.error)) r.stderr = st.tail;
   await stopProc(st);
+}
 
-  // (d) on a fresh server: RSS of IDLE held connections, not of (c)'s buffers
-  // (not for the streams and web rows: they are about (b) and (c))
-  if (!STREAMISH.has(name)) {
-    ({ st, error } = await startServer(name, cmd));
-    if (error) {
-      r.d = { error: `restart: ${error}` };
-      r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
-    }
-    else {
-      r.d = await client(st, { mode: "hold", conns: IDLE, core: 1 });
-      const x = r.d;
-      log(`    d: ${x.error ? `ERROR ${x.error}` : ""}${x.held ?? 0}/${IDLE} held in ${x.connectSeconds}s, RSS ${(x.rssBeforeKiB / 1024).toFixed(1)} → ${(x.rssKiB / 1024).toFixed(1)} MiB`);
-      await stopProc(st);
-      if (x.error) r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
-    }
+// (d) on a fresh server: RSS of IDLE held connections, not of (c)'s buffers
+// (not for the streams and web rows: they are about (b) and (c))
+for (const name of up.keys()) {
+  if (STREAMISH.has(name)) continue;
+  const r = results[name];
+  log(`--- ${LABEL[name]}: (d)`);
+  const { st, error } = await startServer(name, SERVERS[name]);
+  if (error) {
+    r.d = { error: `restart: ${error}` };
+    r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
+    continue;
   }
-  log(`    ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  r.d = await client(st, { mode: "hold", conns: IDLE, core: 1 });
+  const x = r.d;
+  log(`    d: ${x.error ? `ERROR ${x.error}` : ""}${x.held ?? 0}/${IDLE} held in ${x.connectSeconds}s, RSS ${(x.rssBeforeKiB / 1024).toFixed(1)} → ${(x.rssKiB / 1024).toFixed(1)} MiB`);
+  await stopProc(st);
+  if (x.error) r.stderr = `${r.stderr ? `${r.stderr}\n` : ""}${st.tail}`;
 }
 
 // ---- the table ----
