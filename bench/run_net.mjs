@@ -458,13 +458,19 @@ const HOST = { "tsyncio-node": "node", "tsyncio-bun": "bun", "tsyncio-deno": "de
 const mark = (v, noise) => (v == null ? "n/a" : (v ? "met" : "NOT met") + (noise ? "~" : ""));
 const ratio = (a, b) => (num(a) && num(b) && b > 0 ? a / b : null);
 const fr = (v) => (v == null ? "—" : `${v.toFixed(2)}×`);
+/** `field` of scenario `k` for `r` over the same for `ref`; null when either run is missing or failed. */
+const vs = (r, ref, k, field) => (ok(r?.[k]) && ok(ref?.[k]) ? ratio(r[k][field], ref[k][field]) : null);
+/** The footnote for a target table that has a cell measured under other load. */
+const noteNoisy = (body) => {
+  if (body.some((row) => row.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+};
 const tRows = rows.filter((n) => HOST[n]).map((n) => {
   const r = results[n];
-  const cpu = ok(r.b) && ok(uv?.b) ? ratio(r.b.serverCpuUsPerRt, uv.b.serverCpuUsPerRt) : null;
-  const rts = ok(r.b) && ok(uv?.b) ? ratio(r.b.rtPerSec, uv.b.rtPerSec) : null;
-  const p50 = ok(r.aSame) && ok(uv?.aSame) ? ratio(r.aSame.p50Us, uv.aSame.p50Us) : null;
+  const cpu = vs(r, uv, "b", "serverCpuUsPerRt");
+  const rts = vs(r, uv, "b", "rtPerSec");
+  const p50 = vs(r, uv, "aSame", "p50Us");
   const host = results[HOST[n]];
-  const thr = ok(r.c) && ok(host?.c) ? ratio(r.c.mibPerSec, host.c.mibPerSec) : null;
+  const thr = vs(r, host, "c", "mibPerSec");
   const rss = ok(r.d) && num(r.d.rssKiB) ? mb(r.d.rssKiB) : null;
   const nz = (k, other) => noisyK(n, k) || noisyK(other, k);
   return [LABEL[n], fr(cpu), mark(cpu == null ? null : cpu <= 1, nz("b", "uvloop")), fr(rts), mark(rts == null ? null : rts >= 1, nz("b", "uvloop")),
@@ -475,20 +481,19 @@ if (tRows.length) {
   text.push("");
   text.push(`Targets (${ok(uv?.b) ? "vs uvloop in this run" : "uvloop missing or failed: its ratios n/a"}; (c) vs the same runtime's own TCP server)`);
   text.push(table(["", "(b) CPU/rt vs uvloop", "≤1×", "(b) rt/s vs uvloop", "≥1×", "(a same core) p50 vs uvloop", "≤1.1×", "(c) MiB/s vs host", "≥1×", "(d) RSS", "≤100 MB"], tRows));
-  if (tRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+  noteNoisy(tRows);
 }
 
 // the floor: the I/O path against uvloop and the C server (issue 13's targets)
 const cSrv = results.c;
 const fRows = rows.filter((n) => HOST[n]).map((n) => {
   const r = results[n];
-  const vs = (k, f, ref) => (ok(r[k]) && ok(ref?.[k]) ? ratio(f(r[k]), f(ref[k])) : null);
-  const cpuB = vs("b", (x) => x.serverCpuUsPerRt, uv);
-  const rtsA1 = vs("aSame", (x) => x.rtPerSec, uv);
-  const cpuA1 = vs("aSame", (x) => x.serverCpuUsPerRt, uv);
-  const p99A1 = vs("aSame", (x) => x.p99Us, uv);
-  const p50A = vs("a", (x) => x.p50Us, uv);
-  const thrC = vs("c", (x) => x.mibPerSec, cSrv);
+  const cpuB = vs(r, uv, "b", "serverCpuUsPerRt");
+  const rtsA1 = vs(r, uv, "aSame", "rtPerSec");
+  const cpuA1 = vs(r, uv, "aSame", "serverCpuUsPerRt");
+  const p99A1 = vs(r, uv, "aSame", "p99Us");
+  const p50A = vs(r, uv, "a", "p50Us");
+  const thrC = vs(r, cSrv, "c", "mibPerSec");
   const nz = (k, other) => noisyK(n, k) || noisyK(other, k);
   const m = (v, good, k, other) => [fr(v), mark(v == null ? null : good(v), nz(k, other))];
   return [LABEL[n], ...m(cpuB, (v) => v <= 0.9, "b", "uvloop"), ...m(rtsA1, (v) => v >= 1, "aSame", "uvloop"), ...m(cpuA1, (v) => v <= 1.1, "aSame", "uvloop"),
@@ -498,16 +503,16 @@ if (fRows.length) {
   text.push("");
   text.push(`Floor targets (vs uvloop and the C server in this run; (a1) is (a) with client and server on one core)`);
   text.push(table(["", "(b) CPU/rt vs uvloop", "≤0.9×", "(a1) rt/s vs uvloop", "≥1×", "(a1) CPU/rt vs uvloop", "≤1.1×", "(a1) p99 vs uvloop", "≤1.5×", "(a) p50 vs uvloop", "≤0.7×", "(c) MiB/s vs C", "≥0.85×"], fRows));
-  if (fRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+  noteNoisy(fRows);
 }
 
 // streams: tsyncio's start_server echo vs uvloop's (the issue's targets)
 const uvs = results["uvloop-streams"];
 const sRows = rows.filter((n) => n.startsWith("tsyncio-streams-")).map((n) => {
   const r = results[n];
-  const cpu = ok(r.b) && ok(uvs?.b) ? ratio(r.b.serverCpuUsPerRt, uvs.b.serverCpuUsPerRt) : null;
-  const rts = ok(r.b) && ok(uvs?.b) ? ratio(r.b.rtPerSec, uvs.b.rtPerSec) : null;
-  const thr = ok(r.c) && ok(uvs?.c) ? ratio(r.c.mibPerSec, uvs.c.mibPerSec) : null;
+  const cpu = vs(r, uvs, "b", "serverCpuUsPerRt");
+  const rts = vs(r, uvs, "b", "rtPerSec");
+  const thr = vs(r, uvs, "c", "mibPerSec");
   const nz = (k) => noisyK(n, k) || noisyK("uvloop-streams", k);
   return [LABEL[n], fr(cpu), mark(cpu == null ? null : cpu <= 0.8, nz("b")), fr(rts), fr(thr), mark(thr == null ? null : thr >= 1.5, nz("c"))];
 });
@@ -515,15 +520,15 @@ if (sRows.length) {
   text.push("");
   text.push(`Streams targets (${ok(uvs?.b) || ok(uvs?.c) ? "vs uvloop's streams server in this run" : "uvloop streams missing or failed: ratios n/a"})`);
   text.push(table(["", "(b) CPU/rt vs uvloop streams", "≤0.8×", "(b) rt/s vs uvloop streams", "(c) MiB/s vs uvloop streams", "≥1.5×"], sRows));
-  if (sRows.some((r) => r.some((c) => String(c).endsWith("~")))) text.push("(~: measured under other load: not conclusive)");
+  noteNoisy(sRows);
 }
 
 // web streams: tsyncio's pipeTo echo vs the same runtime's own web-stream echo
 const WEB_HOST = { "tsyncio-web-node": "node-web", "tsyncio-web-bun": "bun-web", "tsyncio-web-deno": "deno-web" };
 const wRows = rows.filter((n) => WEB_HOST[n]).map((n) => {
   const r = results[n], h = results[WEB_HOST[n]];
-  const thr = ok(r.c) && ok(h?.c) ? ratio(r.c.mibPerSec, h.c.mibPerSec) : null;
-  const cpu = ok(r.b) && ok(h?.b) ? ratio(r.b.serverCpuUsPerRt, h.b.serverCpuUsPerRt) : null;
+  const thr = vs(r, h, "c", "mibPerSec");
+  const cpu = vs(r, h, "b", "serverCpuUsPerRt");
   const nz = (k) => noisyK(n, k) || noisyK(WEB_HOST[n], k);
   return [LABEL[n], LABEL[WEB_HOST[n]], fr(thr) + (nz("c") ? "~" : ""), fr(cpu) + (nz("b") ? "~" : "")];
 });
